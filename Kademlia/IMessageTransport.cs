@@ -1,0 +1,38 @@
+using System.Net;
+
+namespace Overlay.Kademlia;
+
+/// <summary>
+/// Receives one datagram. Called by a transport on its delivery thread; the span is valid only during the call.
+/// Implementations must not throw: untrusted bytes are decoded with TryDecode and dropped with a count.
+/// </summary>
+/// <param name="remote">The sender's endpoint.</param>
+/// <param name="datagram">The datagram, at most <see cref="KademliaOptions.MaxDatagramBytes"/> bytes (larger ones are dropped by the transport).</param>
+public delegate void DatagramHandler(IPEndPoint remote, ReadOnlySpan<byte> datagram);
+
+/// <summary>
+/// The message-transport seam under Kademlia: unreliable, unordered datagrams to and from endpoints. Implemented by
+/// <see cref="UdpMessageTransport"/> (real UDP) and by the simulation's in-memory network, so that the same node code
+/// runs on both (ARCHITECTURE.md, "Seams").
+/// </summary>
+public interface IMessageTransport : IAsyncDisposable
+{
+    /// <summary>Gets the local endpoint datagrams are sent from and received on.</summary>
+    IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>
+    /// Gets whether completions triggered by a delivered datagram must leave the delivery thread (true for a socket
+    /// receive thread that must keep draining; false for a simulation that runs everything on one thread in virtual time).
+    /// </summary>
+    bool RequiresAsynchronousContinuations { get; }
+
+    /// <summary>Starts delivering received datagrams to <paramref name="handler"/>. Call once.</summary>
+    /// <param name="handler">The receiver.</param>
+    /// <exception cref="InvalidOperationException">The transport was already started or is disposed.</exception>
+    void Start(DatagramHandler handler);
+
+    /// <summary>Sends one datagram, best effort: failures are counted by the transport, never thrown.</summary>
+    /// <param name="remote">The destination.</param>
+    /// <param name="datagram">At most <see cref="KademliaOptions.MaxDatagramBytes"/> bytes; the transport copies what it keeps.</param>
+    void Send(IPEndPoint remote, ReadOnlySpan<byte> datagram);
+}

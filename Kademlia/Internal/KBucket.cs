@@ -1,0 +1,28 @@
+namespace Overlay.Kademlia.Internal;
+
+/// <summary>
+/// One k-bucket (paper §2.2): up to k contacts ordered least-recently seen first, plus a replacement cache of up to k
+/// contacts (paper §4.1) that were heard while the bucket was full. Not thread-safe; owned by <see cref="RoutingTable"/>.
+/// </summary>
+internal sealed class KBucket
+{
+    /// <summary>Contacts, least-recently seen first (head = eviction candidate).</summary>
+    public List<RoutingEntry> Contacts { get; } = [];
+
+    /// <summary>Replacement cache, most recently seen last.</summary>
+    public List<NodeContact> Replacements { get; } = [];
+
+    /// <summary>Whether a PING to the head is in flight to decide its eviction.</summary>
+    public bool EvictionPingPending { get; set; }
+
+    /// <summary>Monotonic timestamp (TimeProvider ticks) of the last lookup in this bucket's range.</summary>
+    public long LastTouched { get; set; }
+}
+
+/// <summary>A contact in a k-bucket with its count of consecutive failed RPCs.</summary>
+/// <param name="Contact">The contact.</param>
+internal sealed record RoutingEntry(NodeContact Contact)
+{
+    /// <summary>Consecutive RPC failures since the contact last answered.</summary>
+    public int Failures { get; set; }
+}

@@ -1,0 +1,249 @@
+namespace Overlay.Kademlia.Internal;
+
+/// <summary>
+/// The Kademlia routing table (paper §2.2): 256 k-buckets indexed by the common prefix length of a contact's ID with
+/// ours. Only contacts that answered one of our queries are inserted (<see cref="Update"/>). A full bucket keeps its
+/// old contacts (they are likelier to stay up, §2.2) and evicts the least-recently seen only after it fails a PING;
+/// meanwhile the newcomer waits in the replacement cache (§4.1). Not thread-safe: the owning node serialises access.
+/// </summary>
+internal sealed class RoutingTable
+{
+    /// <summary>Consecutive failures after which a contact is evicted even with an empty replacement cache.</summary>
+    public const int MaxFailures = 3;
+
+    private readonly KBucket?[] _buckets = new KBucket?[NodeId.Bits];
+    private readonly int _bucketSize;
+
+    public RoutingTable(NodeId self, int bucketSize)
+    {
+        Self = self;
+        _bucketSize = bucketSize;
+    }
+
+    public NodeId Self { get; }
+
+    public int Count { get; private set; }
+
+    /// <summary>
+    /// Records that <paramref name="contact"/> answered us. Returns the head contact to PING when the bucket is full
+    /// and no eviction check is running for it; the caller reports the PING's outcome to <see cref="OnEvictionPing"/>.
+    /// </summary>
+    public NodeContact? Update(NodeContact contact, long now)
+    {
+        if (contact.Id == Self)
+        {
+            return null;
+        }
+
+        var index = Self.CommonPrefixLength(contact.Id);
+        var bucket = _buckets[index] ??= new KBucket { LastTouched = now };
+        var position = bucket.Contacts.FindIndex(e => e.Contact.Id == contact.Id);
+        if (position >= 0)
+        {
+            bucket.Contacts.RemoveAt(position);
+            bucket.Contacts.Add(new RoutingEntry(contact));
+            return null;
+        }
+
+        if (bucket.Contacts.Count < _bucketSize)
+        {
+            bucket.Contacts.Add(new RoutingEntry(contact));
+            bucket.Replacements.RemoveAll(c => c.Id == contact.Id);
+            Count++;
+            return null;
+        }
+
+        AddReplacement(bucket, contact);
+        if (bucket.EvictionPingPending)
+        {
+            return null;
+        }
+
+        bucket.EvictionPingPending = true;
+        return bucket.Contacts[0].Contact;
+    }
+
+    /// <summary>Applies the outcome of an eviction PING to the head of a full bucket.</summary>
+    public void OnEvictionPing(NodeContact head, bool answered)
+    {
+        var index = Self.CommonPrefixLength(head.Id);
+        var bucket = _buckets[index];
+        if (bucket is null)
+        {
+            return;
+        }
+
+        bucket.EvictionPingPending = false;
+        var position = bucket.Contacts.FindIndex(e => e.Contact.Id == head.Id);
+        if (position < 0)
+        {
+            return;
+        }
+
+        if (answered)
+        {
+            var entry = bucket.Contacts[position];
+            bucket.Contacts.RemoveAt(position);
+            entry.Failures = 0;
+            bucket.Contacts.Add(entry);
+            return;
+        }
+
+        Evict(bucket, position);
+    }
+
+    /// <summary>
+    /// Records that an RPC to <paramref name="id"/> failed: the contact is replaced when a replacement is waiting, or
+    /// evicted after <see cref="MaxFailures"/> consecutive failures (paper §4.1).
+    /// </summary>
+    public void OnFailure(NodeId id)
+    {
+        if (id == Self)
+        {
+            return;
+        }
+
+        var bucket = _buckets[Self.CommonPrefixLength(id)];
+        var position = bucket?.Contacts.FindIndex(e => e.Contact.Id == id) ?? -1;
+        if (bucket is null || position < 0)
+        {
+            return;
+        }
+
+        var entry = bucket.Contacts[position];
+        entry.Failures++;
+        if (bucket.Replacements.Count > 0 || entry.Failures >= MaxFailures)
+        {
+            Evict(bucket, position);
+        }
+    }
+
+    /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
+    public bool Contains(NodeId id) =>
+        id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && bucket.Contacts.Exists(e => e.Contact.Id == id);
+
+    /// <summary>Returns whether a contact with <paramref name="id"/> could enter the table now without an eviction.</summary>
+    public bool HasRoomFor(NodeId id) =>
+        id != Self && (_buckets[Self.CommonPrefixLength(id)]?.Contacts.Count ?? 0) < _bucketSize;
+
+    /// <summary>
+    /// Returns at most <paramref name="count"/> contacts, ascending XOR distance to <paramref name="target"/>.
+    /// Visits only the buckets that can hold the closest: bucket i = cpl(self, target) first, then buckets above i
+    /// (all at distance in [2^(255−i), 2^(256−i))), then buckets below i, each strictly farther than the previous.
+    /// </summary>
+    public List<NodeContact> Closest(NodeId target, int count)
+    {
+        var candidates = new List<(XorDistance Distance, NodeContact Contact)>(count * 2);
+        var i = Self.CommonPrefixLength(target);
+        for (var j = i; j < NodeId.Bits; j++)
+        {
+            AddAll(_buckets[j], target, candidates);
+        }
+
+        for (var j = Math.Min(i, NodeId.Bits) - 1; j >= 0 && candidates.Count < count; j--)
+        {
+            AddAll(_buckets[j], target, candidates);
+        }
+
+        candidates.Sort(static (a, b) => a.Distance.CompareTo(b.Distance));
+        var result = new List<NodeContact>(Math.Min(count, candidates.Count));
+        for (var n = 0; n < candidates.Count && n < count; n++)
+        {
+            result.Add(candidates[n].Contact);
+        }
+
+        return result;
+    }
+
+    /// <summary>Returns every contact, bucket by bucket (bucket 0 = farthest half of the key space first).</summary>
+    public List<NodeContact> All()
+    {
+        var all = new List<NodeContact>(Count);
+        foreach (var bucket in _buckets)
+        {
+            if (bucket is not null)
+            {
+                all.AddRange(bucket.Contacts.Select(e => e.Contact));
+            }
+        }
+
+        return all;
+    }
+
+    /// <summary>Marks the bucket that holds <paramref name="target"/> as recently looked up.</summary>
+    public void Touch(NodeId target, long now)
+    {
+        var index = Self.CommonPrefixLength(target);
+        if (index < NodeId.Bits)
+        {
+            (_buckets[index] ??= new KBucket()).LastTouched = now;
+        }
+    }
+
+    /// <summary>
+    /// Returns the indices of buckets 0..(deepest non-empty bucket) not touched since <paramref name="staleBefore"/>:
+    /// those a refresh lookup should visit (paper §2.3).
+    /// </summary>
+    public List<int> StaleBuckets(long staleBefore)
+    {
+        var deepest = -1;
+        for (var i = NodeId.Bits - 1; i >= 0; i--)
+        {
+            if (_buckets[i] is { Contacts.Count: > 0 })
+            {
+                deepest = i;
+                break;
+            }
+        }
+
+        var stale = new List<int>();
+        for (var i = 0; i <= deepest; i++)
+        {
+            if ((_buckets[i]?.LastTouched ?? long.MinValue) < staleBefore)
+            {
+                stale.Add(i);
+            }
+        }
+
+        return stale;
+    }
+
+    /// <summary>Returns how many buckets hold at least one contact, for routing-table health metrics.</summary>
+    public int NonEmptyBuckets() => _buckets.Count(b => b is { Contacts.Count: > 0 });
+
+    private void Evict(KBucket bucket, int position)
+    {
+        bucket.Contacts.RemoveAt(position);
+        Count--;
+        if (bucket.Replacements.Count > 0)
+        {
+            var newest = bucket.Replacements[^1];
+            bucket.Replacements.RemoveAt(bucket.Replacements.Count - 1);
+            bucket.Contacts.Add(new RoutingEntry(newest));
+            Count++;
+        }
+    }
+
+    private void AddReplacement(KBucket bucket, NodeContact contact)
+    {
+        bucket.Replacements.RemoveAll(c => c.Id == contact.Id);
+        bucket.Replacements.Add(contact);
+        if (bucket.Replacements.Count > _bucketSize)
+        {
+            bucket.Replacements.RemoveAt(0);
+        }
+    }
+
+    private static void AddAll(KBucket? bucket, NodeId target, List<(XorDistance, NodeContact)> into)
+    {
+        if (bucket is null)
+        {
+            return;
+        }
+
+        foreach (var entry in bucket.Contacts)
+        {
+            into.Add((entry.Contact.Id.DistanceTo(target), entry.Contact));
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Overlay.Kademlia.Internal;
+
+/// <summary>Source-generated log messages of the UDP transport (EventIds 1000-1019).</summary>
+internal static partial class TransportLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "UDP send to {Endpoint} failed: {Error}")]
+    public static partial void SendFailed(ILogger logger, IPEndPoint endpoint, SocketError error);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "UDP receive error {Error}; continuing")]
+    public static partial void ReceiveFailed(ILogger logger, SocketError error);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Datagram handler failed for a datagram from {Endpoint}")]
+    public static partial void HandlerFailed(ILogger logger, IPEndPoint endpoint, Exception exception);
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Overlay.Kademlia.Wire;
+
+namespace Overlay.Kademlia.Internal;
+
+/// <summary>
+/// Conversions between wire messages and domain types. Decoding untrusted fields never throws: each Try method
+/// rejects wrong lengths and ranges.
+/// </summary>
+internal static class WireCodec
+{
+    /// <summary>Current protocol version, carried in every envelope.</summary>
+    public const uint ProtocolVersion = 1;
+
+    public static ByteString ToBytes(NodeId id) => UnsafeByteOperations.UnsafeWrap(id.ToArray());
+
+    public static Contact ToContact(NodeContact contact) => new()
+    {
+        Id = ToBytes(contact.Id),
+        Ip = UnsafeByteOperations.UnsafeWrap(contact.EndPoint.Address.GetAddressBytes()),
+        Port = (uint)contact.EndPoint.Port,
+    };
+
+    public static bool TryFromContact(Contact contact, out NodeContact result)
+    {
+        result = null!;
+        if (!NodeId.TryFromBytes(contact.Id.Span, out var id) || !TryEndPoint(contact.Ip, contact.Port, out var endPoint))
+        {
+            return false;
+        }
+
+        result = new NodeContact(id, endPoint);
+        return true;
+    }
+
+    public static bool TryEndPoint(ByteString ip, uint port, out IPEndPoint endPoint)
+    {
+        endPoint = null!;
+        if ((ip.Length != 4 && ip.Length != 16) || port is 0 or > 65535)
+        {
+            return false;
+        }
+
+        endPoint = new IPEndPoint(new IPAddress(ip.Span), (int)port);
+        return true;
+    }
+
+    public static List<NodeContact> FromContacts(IEnumerable<Contact> contacts)
+    {
+        var result = new List<NodeContact>();
+        foreach (var contact in contacts)
+        {
+            if (TryFromContact(contact, out var c))
+            {
+                result.Add(c);
+            }
+        }
+
+        return result;
+    }
+
+    public static Record ToWire(DhtRecord record, DateTimeOffset now) => new()
+    {
+        Value = ByteString.CopyFrom(record.Value.Span),
+        PublicKey = ByteString.CopyFrom(record.PublicKey.Span),
+        Salt = ByteString.CopyFrom(record.Salt.Span),
+        Sequence = (ulong)record.Sequence,
+        Signature = ByteString.CopyFrom(record.Signature.Span),
+        TtlSeconds = (uint)Math.Clamp(Math.Ceiling((record.Expires - now).TotalSeconds), 0, uint.MaxValue),
+    };
+
+    /// <summary>Rebuilds a record from the wire; its lifetime is the sender's TTL capped at <paramref name="maxTtl"/>.</summary>
+    public static DhtRecord? FromWire(NodeId key, Record? record, DateTimeOffset now, TimeSpan maxTtl)
+    {
+        if (record is null || record.Sequence > long.MaxValue)
+        {
+            return null;
+        }
+
+        var ttl = TimeSpan.FromSeconds(record.TtlSeconds);
+        if (ttl > maxTtl)
+        {
+            ttl = maxTtl;
+        }
+
+        return DhtRecord.FromParts(key, record.Value.ToByteArray(), record.PublicKey.ToByteArray(), record.Salt.ToByteArray(), (long)record.Sequence, record.Signature.ToByteArray(), now + ttl);
+    }
+
+    /// <summary>Maps an IPv4-mapped IPv6 address to IPv4 so one node has one address form.</summary>
+    public static IPEndPoint Normalize(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.IsIPv4MappedToIPv6
+            ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port)
+            : endPoint;
+}

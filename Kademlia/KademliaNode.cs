@@ -1,0 +1,1153 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Overlay.Kademlia.Internal;
+using Overlay.Kademlia.Wire;
+
+namespace Overlay.Kademlia;
+
+/// <summary>
+/// One Kademlia DHT node (Maymounkov &amp; Mazières 2002; BEP 5, BEP 44 and libp2p kad-dht as practice) over an
+/// <see cref="IMessageTransport"/>: it answers PING, FIND_NODE, FIND_VALUE, STORE, ADD_PROVIDER and GET_PROVIDERS,
+/// runs iterative lookups (alpha in flight, ending when the k closest seen have all answered), stores and republishes
+/// records and provider records on the k closest nodes, and keeps its routing table fresh.
+/// </summary>
+/// <remarks>
+/// <para>Only nodes that answered one of our requests enter the routing table; an unknown node that sends us a request
+/// is first verified with a PING (at most <see cref="KademliaOptions.MaxPendingVerifications"/> at once). STORE and
+/// ADD_PROVIDER need a write token that this node handed to the writer's address in a lookup answer (BEP 5 tokens).</para>
+/// <para>Time is read only through the injected <see cref="TimeProvider"/> (monotonic timestamps for round trips, UTC
+/// for record expiry), so the same code runs over real UDP and in a simulation in virtual time. Untrusted datagrams
+/// never throw: malformed, wrong-version, unknown or unsolicited ones are dropped and counted
+/// (<see cref="KademliaStatistics.DatagramsDropped"/>, metric <c>overlay.kademlia.datagrams.dropped</c>).</para>
+/// <para>Thread-safe: the transport delivers on its own thread, public methods may be called concurrently; the routing
+/// table and stores are guarded by one lock held only for short, non-blocking sections.</para>
+/// </remarks>
+public sealed class KademliaNode : IAsyncDisposable
+{
+    private readonly IMessageTransport _transport;
+    private readonly KademliaOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Random _random;
+    private readonly object _gate = new();
+    private readonly RoutingTable _table;
+    private readonly RecordStore _records;
+    private readonly ProviderStore _providers;
+    private readonly WriteTokens _tokens;
+    private readonly RttEstimator _rtt;
+    private readonly ConcurrentDictionary<uint, PendingRequest> _pending = new();
+    private readonly ConcurrentDictionary<NodeId, byte> _verifying = new();
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly Dictionary<NodeId, Publication> _published = [];
+    private readonly Dictionary<NodeId, Publication> _provided = [];
+    private readonly CancellationTokenSource _shutdown = new();
+    private Task? _maintenance;
+    private long _lastReplication;
+    private long _received;
+    private long _dropped;
+    private long _served;
+    private long _matched;
+    private long _sent;
+    private long _timeouts;
+    private int _started;
+    private int _disposed;
+
+    /// <summary>Creates a node over a transport; nothing is received until <see cref="Start"/>.</summary>
+    /// <param name="identity">The node's key pair; its <see cref="NodeIdentity.Id"/> is the node ID and it signs mutable records.</param>
+    /// <param name="transport">The datagram transport (real UDP or in-memory); not owned: the caller disposes it after this node.</param>
+    /// <param name="options">The options; validated here.</param>
+    /// <param name="timeProvider">The clock for timeouts, expiries and maintenance.</param>
+    /// <param name="loggerFactory">Creates the node's logger (EventIds 1020-1099).</param>
+    /// <param name="random">Randomness for transaction ids and refresh targets (seeded in simulations); null draws a seed from the OS CSPRNG.</param>
+    /// <exception cref="ArgumentNullException">An argument other than <paramref name="random"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> fails <see cref="KademliaOptions.Validate"/>; the message lists every bad option.</exception>
+    public KademliaNode(NodeIdentity identity, IMessageTransport transport, KademliaOptions options, TimeProvider timeProvider, ILoggerFactory loggerFactory, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors), nameof(options));
+        }
+
+        Identity = identity;
+        _transport = transport;
+        _options = options;
+        _time = timeProvider;
+        _logger = loggerFactory.CreateLogger<KademliaNode>();
+        _random = random ?? new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
+        LocalContact = new NodeContact(identity.Id, WireCodec.Normalize(transport.LocalEndPoint));
+        _table = new RoutingTable(identity.Id, options.BucketSize);
+        _records = new RecordStore(options.MaxRecords);
+        _providers = new ProviderStore(options.MaxProviderKeys, options.MaxProvidersPerKey);
+        _tokens = new WriteTokens(timeProvider, () => RandomNumberGenerator.GetBytes(32));
+        _rtt = new RttEstimator(options.RpcTimeoutInitial, options.RpcTimeoutMin, options.RpcTimeoutMax);
+    }
+
+    /// <summary>Gets the node ID: SHA-256 of the identity's Ed25519 public key (32 bytes).</summary>
+    public NodeId Id => Identity.Id;
+
+    /// <summary>Gets the node's key pair.</summary>
+    public NodeIdentity Identity { get; }
+
+    /// <summary>Gets this node as others should know it: its ID and the transport's local endpoint.</summary>
+    public NodeContact LocalContact { get; }
+
+    /// <summary>Starts receiving datagrams and the maintenance loop (expiry, bucket refresh, republish, replication). Idempotent.</summary>
+    /// <exception cref="ObjectDisposedException">The node was disposed.</exception>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return;
+        }
+
+        _lastReplication = _time.GetTimestamp();
+        _transport.Start(OnDatagram);
+        _maintenance = Task.Run(() => MaintenanceLoopAsync(_shutdown.Token), CancellationToken.None);
+        NodeLog.Started(_logger, Id, LocalContact.EndPoint);
+    }
+
+    /// <summary>
+    /// Joins the swarm: PINGs every bootstrap contact (those that answer enter the routing table), looks up this
+    /// node's own ID so its neighbours learn of it, then refreshes every bucket up to the deepest non-empty one with a
+    /// lookup of a random ID in it (paper §2.3, "joining the network").
+    /// </summary>
+    /// <param name="contacts">Bootstrap endpoints (UDP); this node's own endpoint is skipped.</param>
+    /// <param name="cancellationToken">Cancels the join.</param>
+    /// <returns>How many contacts answered and the routing table's size afterwards; no contact answering is a result (0), not an exception.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="contacts"/> is null.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<BootstrapResult> BootstrapAsync(IReadOnlyList<IPEndPoint> contacts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(contacts);
+        var pings = contacts
+            .Select(WireCodec.Normalize)
+            .Where(c => !c.Equals(LocalContact.EndPoint))
+            .Distinct()
+            .Select(c => PingAsync(c, cancellationToken))
+            .ToList();
+        var results = await Task.WhenAll(pings).ConfigureAwait(false);
+        var reached = results.Count(r => r.Success);
+        if (reached > 0)
+        {
+            await FindNodeAsync(Id, cancellationToken).ConfigureAwait(false);
+            await RefreshAsync(force: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        int size;
+        lock (_gate)
+        {
+            size = _table.Count;
+        }
+
+        NodeLog.Bootstrapped(_logger, reached, pings.Count, size);
+        return new BootstrapResult(reached, size);
+    }
+
+    /// <summary>
+    /// Sends PING to <paramref name="endPoint"/>, re-sent up to <see cref="KademliaOptions.RpcRetries"/> times with a
+    /// doubled timeout (RFC 6298 §5.5). A node that answers enters the routing table.
+    /// </summary>
+    /// <param name="endPoint">The node's UDP endpoint.</param>
+    /// <param name="cancellationToken">Cancels the PING.</param>
+    /// <returns>The outcome; an unanswered PING is <see cref="PingResult.Success"/> = false, not an exception.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="endPoint"/> is null.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<PingResult> PingAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        endPoint = WireCodec.Normalize(endPoint);
+        var response = await RequestWithRetriesAsync(endPoint, null, new Envelope { Ping = new PingRequest() }, cancellationToken).ConfigureAwait(false);
+        if (response is null)
+        {
+            return new PingResult(endPoint, false, null, TimeSpan.Zero, null);
+        }
+
+        var pong = response.Envelope.Pong;
+        WireCodec.TryEndPoint(pong.ObservedIp, pong.ObservedPort, out var observed);
+        return new PingResult(endPoint, true, response.Sender.Id, response.RoundTrip, observed is null ? null : WireCodec.Normalize(observed));
+    }
+
+    /// <summary>Runs an iterative FIND_NODE lookup (paper §2.3) for <paramref name="target"/>.</summary>
+    /// <param name="target">The ID looked up.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>At most k nodes that answered, ascending XOR distance to the target, including this node when it is among them.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public Task<LookupResult> FindNodeAsync(NodeId target, CancellationToken cancellationToken = default) =>
+        LookupAsync(target, () => new Envelope { FindNode = new FindNodeRequest { Target = WireCodec.ToBytes(target) } }, null, cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="record"/> on the k closest nodes to its key (and locally when this node is among them),
+    /// and re-stores it every <see cref="KademliaOptions.RepublishInterval"/> until it expires or this node stops.
+    /// </summary>
+    /// <param name="record">An immutable or signed mutable record; its TTL sent is its remaining lifetime, capped by each storing node at <see cref="KademliaOptions.RecordTtl"/>.</param>
+    /// <param name="cancellationToken">Cancels the store (the record stays scheduled for republish).</param>
+    /// <returns>How many nodes accepted it and how many refused.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="record"/> is null.</exception>
+    /// <exception cref="ArgumentException">The record does not verify against its key, its value exceeds <see cref="KademliaOptions.MaxValueBytes"/>, or its STORE request would not fit in one 1232-byte datagram.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<PutResult> PutAsync(DhtRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var check = record.Verify(_options.MaxValueBytes);
+        if (check != RecordCheck.Valid)
+        {
+            throw new ArgumentException($"The record for key {record.Key} is {check}: it does not verify against its key.", nameof(record));
+        }
+
+        var probe = new Envelope
+        {
+            Version = WireCodec.ProtocolVersion,
+            TransactionId = uint.MaxValue,
+            SenderId = WireCodec.ToBytes(Id),
+            Store = new StoreRequest { Key = WireCodec.ToBytes(record.Key), Record = WireCodec.ToWire(record, _time.GetUtcNow()), Token = ByteString.CopyFrom(new byte[WriteTokens.Length]) },
+        };
+        if (probe.CalculateSize() > KademliaOptions.MaxDatagramBytes)
+        {
+            throw new ArgumentException($"The record for key {record.Key} encodes to {probe.CalculateSize()} bytes in a STORE request; at most {KademliaOptions.MaxDatagramBytes} fit in one datagram (shorten the value or salt).", nameof(record));
+        }
+
+        lock (_gate)
+        {
+            _published[record.Key] = new Publication(record, _time.GetTimestamp());
+        }
+
+        var result = await StoreOnClosestAsync(record, cancellationToken).ConfigureAwait(false);
+        NodeLog.Stored(_logger, record.Key, result.StoredOn);
+        return result;
+    }
+
+    /// <summary>
+    /// Looks up the record stored under <paramref name="key"/>: the local store first for an immutable record, then an
+    /// iterative FIND_VALUE lookup. Every record received is verified; for a mutable key the highest valid sequence
+    /// seen during the whole lookup wins (BEP 44).
+    /// </summary>
+    /// <param name="key">The record key.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>The record, or <see cref="GetResult.Record"/> = null when no live, valid record was found.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<GetResult> GetAsync(NodeId key, CancellationToken cancellationToken = default)
+    {
+        DhtRecord? best;
+        lock (_gate)
+        {
+            best = _records.Get(key, _time.GetUtcNow()) ?? LivePublished(key);
+        }
+
+        if (best is { IsMutable: false })
+        {
+            return new GetResult(key, best, new LookupResult(key, [LocalContact], 0, 0, 0, TimeSpan.Zero));
+        }
+
+        var lookup = await LookupAsync(
+            key,
+            () => new Envelope { FindValue = new FindValueRequest { Key = WireCodec.ToBytes(key) } },
+            response =>
+            {
+                if (response.Envelope.Value?.Record is not { } wire
+                    || WireCodec.FromWire(key, wire, _time.GetUtcNow(), _options.RecordTtl) is not { } record
+                    || record.Verify(_options.MaxValueBytes) != RecordCheck.Valid)
+                {
+                    return false;
+                }
+
+                if (best is null || (record.IsMutable && record.Sequence > best.Sequence))
+                {
+                    best = record;
+                }
+
+                return !record.IsMutable;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new GetResult(key, best, lookup);
+    }
+
+    /// <summary>
+    /// Announces this node as a provider of <paramref name="key"/> (ADD_PROVIDER) on the k closest nodes, and
+    /// re-announces it every <see cref="KademliaOptions.RepublishInterval"/> until this node stops. The storing nodes
+    /// record the endpoint they observe the announcement from.
+    /// </summary>
+    /// <param name="key">The content key (for a CID: SHA-256 of its multihash).</param>
+    /// <param name="cancellationToken">Cancels the announcement (the key stays scheduled for re-announcement).</param>
+    /// <returns>How many nodes accepted the provider record.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<PutResult> ProvideAsync(NodeId key, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _provided[key] = new Publication(null, _time.GetTimestamp());
+        }
+
+        var result = await AnnounceProviderAsync(key, cancellationToken).ConfigureAwait(false);
+        NodeLog.Stored(_logger, key, result.StoredOn);
+        return result;
+    }
+
+    /// <summary>
+    /// Finds providers of <paramref name="key"/>: those held locally, then an iterative GET_PROVIDERS lookup that stops
+    /// once <paramref name="maxProviders"/> distinct providers are known (libp2p kad-dht practice) or the lookup ends.
+    /// </summary>
+    /// <param name="key">The content key.</param>
+    /// <param name="maxProviders">The most providers wanted, 1..1024.</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <returns>Distinct providers (never this node), at most <paramref name="maxProviders"/>; empty when nobody provides the key.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxProviders"/> is outside 1..1024.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<ProvidersResult> GetProvidersAsync(NodeId key, int maxProviders, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxProviders, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxProviders, 1024);
+        var found = new Dictionary<NodeId, ProviderRecord>();
+        lock (_gate)
+        {
+            foreach (var record in _providers.Get(key, maxProviders, _time.GetUtcNow()).Where(r => r.ProviderId != Id))
+            {
+                found[record.ProviderId] = record;
+            }
+        }
+
+        if (found.Count >= maxProviders)
+        {
+            return new ProvidersResult(key, [.. found.Values], new LookupResult(key, [LocalContact], 0, 0, 0, TimeSpan.Zero));
+        }
+
+        var lookup = await LookupAsync(
+            key,
+            () => new Envelope { GetProviders = new GetProvidersRequest { Key = WireCodec.ToBytes(key) } },
+            response =>
+            {
+                var now = _time.GetUtcNow();
+                foreach (var provider in response.Envelope.Providers?.Providers ?? [])
+                {
+                    if (found.Count < maxProviders
+                        && NodeId.TryFromBytes(provider.Id.Span, out var providerId)
+                        && providerId != Id
+                        && WireCodec.TryEndPoint(provider.Ip, provider.Port, out var endPoint))
+                    {
+                        var ttl = TimeSpan.FromSeconds(Math.Min(provider.TtlSeconds, _options.RecordTtl.TotalSeconds));
+                        found.TryAdd(providerId, new ProviderRecord(key, providerId, WireCodec.Normalize(endPoint), now + ttl));
+                    }
+                }
+
+                return found.Count >= maxProviders;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new ProvidersResult(key, [.. found.Values], lookup);
+    }
+
+    /// <summary>Returns a snapshot of the node's counters and table sizes.</summary>
+    /// <returns>The counters since <see cref="Start"/>.</returns>
+    public KademliaStatistics GetStatistics()
+    {
+        lock (_gate)
+        {
+            return new KademliaStatistics(
+                Interlocked.Read(ref _received),
+                Interlocked.Read(ref _dropped),
+                Interlocked.Read(ref _served),
+                Interlocked.Read(ref _matched),
+                Interlocked.Read(ref _sent),
+                Interlocked.Read(ref _timeouts),
+                _table.Count,
+                _records.Count,
+                _providers.Count);
+        }
+    }
+
+    /// <summary>Returns every contact in the routing table, bucket by bucket (farthest bucket first).</summary>
+    /// <returns>A new list; at most 256·k contacts.</returns>
+    public IReadOnlyList<NodeContact> GetContacts()
+    {
+        lock (_gate)
+        {
+            return _table.All();
+        }
+    }
+
+    /// <summary>
+    /// Stops the maintenance loop, completes every pending request as unanswered and waits (at most 5 s) for
+    /// background work. Datagrams delivered afterwards are dropped. Does not dispose the transport. Idempotent.
+    /// </summary>
+    /// <returns>A task that completes when the node has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+        foreach (var pending in _pending.Values)
+        {
+            pending.Complete(null);
+        }
+
+        _pending.Clear();
+        var tasks = _background.Keys.ToList();
+        if (_maintenance is not null)
+        {
+            tasks.Add(_maintenance);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Background work that ignores cancellation for 5 s is abandoned; it holds no resources of ours.
+        }
+
+        _shutdown.Dispose();
+    }
+
+    // ----- Receiving -----
+
+    private void OnDatagram(IPEndPoint remote, ReadOnlySpan<byte> datagram)
+    {
+        Interlocked.Increment(ref _received);
+        KademliaMetrics.DatagramsReceived.Add(1);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Drop(remote, "stopped");
+            return;
+        }
+
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(datagram);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            Drop(remote, "malformed");
+            return;
+        }
+
+        if (envelope.Version != WireCodec.ProtocolVersion)
+        {
+            Drop(remote, "version");
+            return;
+        }
+
+        if (!NodeId.TryFromBytes(envelope.SenderId.Span, out var senderId) || senderId == Id)
+        {
+            Drop(remote, "sender-id");
+            return;
+        }
+
+        remote = WireCodec.Normalize(remote);
+        switch (envelope.BodyCase)
+        {
+            case Envelope.BodyOneofCase.Pong:
+            case Envelope.BodyOneofCase.Nodes:
+            case Envelope.BodyOneofCase.Value:
+            case Envelope.BodyOneofCase.Stored:
+            case Envelope.BodyOneofCase.ProviderAdded:
+            case Envelope.BodyOneofCase.Providers:
+                OnResponse(remote, senderId, envelope);
+                break;
+            case Envelope.BodyOneofCase.Ping:
+            case Envelope.BodyOneofCase.FindNode:
+            case Envelope.BodyOneofCase.FindValue:
+            case Envelope.BodyOneofCase.Store:
+            case Envelope.BodyOneofCase.AddProvider:
+            case Envelope.BodyOneofCase.GetProviders:
+                OnRequest(remote, senderId, envelope);
+                break;
+            default:
+                Drop(remote, "unknown-body");
+                break;
+        }
+    }
+
+    private void OnResponse(IPEndPoint remote, NodeId senderId, Envelope envelope)
+    {
+        if (!_pending.TryGetValue(envelope.TransactionId, out var pending)
+            || !pending.Matches(remote, senderId, envelope.BodyCase)
+            || !_pending.TryRemove(envelope.TransactionId, out _))
+        {
+            Drop(remote, "unsolicited");
+            return;
+        }
+
+        Interlocked.Increment(ref _matched);
+        var roundTrip = _time.GetElapsedTime(pending.SentAt);
+        _rtt.AddSample(roundTrip);
+        var sender = new NodeContact(senderId, remote);
+        NodeContact? evictionCandidate;
+        lock (_gate)
+        {
+            _verifying.TryRemove(senderId, out _);
+            evictionCandidate = _table.Update(sender, _time.GetTimestamp());
+        }
+
+        if (evictionCandidate is not null)
+        {
+            RunInBackground(() => CheckEvictionCandidateAsync(evictionCandidate));
+        }
+
+        pending.Complete(new RpcResponse(envelope, sender, roundTrip));
+    }
+
+    private void OnRequest(IPEndPoint remote, NodeId senderId, Envelope request)
+    {
+        var now = _time.GetUtcNow();
+        var response = new Envelope();
+        switch (request.BodyCase)
+        {
+            case Envelope.BodyOneofCase.Ping:
+                response.Pong = new PingResponse
+                {
+                    ObservedIp = UnsafeByteOperations.UnsafeWrap(remote.Address.GetAddressBytes()),
+                    ObservedPort = (uint)remote.Port,
+                };
+                break;
+            case Envelope.BodyOneofCase.FindNode:
+                if (!NodeId.TryFromBytes(request.FindNode.Target.Span, out var target))
+                {
+                    Drop(remote, "bad-target");
+                    return;
+                }
+
+                response.Nodes = new NodesResponse();
+                response.Nodes.Closer.AddRange(ClosestContacts(target));
+                if (request.FindNode.WantToken)
+                {
+                    response.Nodes.Token = ByteString.CopyFrom(_tokens.Issue(remote));
+                }
+
+                break;
+            case Envelope.BodyOneofCase.FindValue:
+                if (!NodeId.TryFromBytes(request.FindValue.Key.Span, out var valueKey))
+                {
+                    Drop(remote, "bad-key");
+                    return;
+                }
+
+                response.Value = new ValueResponse { Token = ByteString.CopyFrom(_tokens.Issue(remote)) };
+                DhtRecord? held;
+                lock (_gate)
+                {
+                    held = _records.Get(valueKey, now) ?? LivePublished(valueKey);
+                }
+
+                if (held is not null)
+                {
+                    response.Value.Record = WireCodec.ToWire(held, now);
+                }
+                else
+                {
+                    response.Value.Closer.AddRange(ClosestContacts(valueKey));
+                }
+
+                break;
+            case Envelope.BodyOneofCase.Store:
+                response.Stored = new StoreResponse { Status = HandleStore(remote, request.Store, now) };
+                break;
+            case Envelope.BodyOneofCase.AddProvider:
+                response.ProviderAdded = new StoreResponse { Status = HandleAddProvider(remote, senderId, request.AddProvider, now) };
+                break;
+            case Envelope.BodyOneofCase.GetProviders:
+                if (!NodeId.TryFromBytes(request.GetProviders.Key.Span, out var providerKey))
+                {
+                    Drop(remote, "bad-key");
+                    return;
+                }
+
+                response.Providers = new ProvidersResponse { Token = ByteString.CopyFrom(_tokens.Issue(remote)) };
+                lock (_gate)
+                {
+                    foreach (var record in _providers.Get(providerKey, _options.MaxProvidersPerKey, now))
+                    {
+                        response.Providers.Providers.Add(new Provider
+                        {
+                            Id = WireCodec.ToBytes(record.ProviderId),
+                            Ip = UnsafeByteOperations.UnsafeWrap(record.EndPoint.Address.GetAddressBytes()),
+                            Port = (uint)record.EndPoint.Port,
+                            TtlSeconds = (uint)Math.Clamp(Math.Ceiling((record.Expires - now).TotalSeconds), 0, uint.MaxValue),
+                        });
+                    }
+                }
+
+                response.Providers.Closer.AddRange(ClosestContacts(providerKey));
+                break;
+        }
+
+        Interlocked.Increment(ref _served);
+        KademliaMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("rpc", request.BodyCase.ToString()));
+        response.Version = WireCodec.ProtocolVersion;
+        response.TransactionId = request.TransactionId;
+        response.SenderId = WireCodec.ToBytes(Id);
+        FitToDatagram(response);
+        Send(remote, response);
+        ConsiderRequester(remote, senderId);
+    }
+
+    private StoreStatus HandleStore(IPEndPoint remote, StoreRequest store, DateTimeOffset now)
+    {
+        if (!_tokens.Validate(remote, store.Token.Span))
+        {
+            NodeLog.Refused(_logger, "STORE", remote, "bad token");
+            return StoreStatus.BadToken;
+        }
+
+        if (!NodeId.TryFromBytes(store.Key.Span, out var key)
+            || WireCodec.FromWire(key, store.Record, now, _options.RecordTtl) is not { } record)
+        {
+            return StoreStatus.Invalid;
+        }
+
+        switch (record.Verify(_options.MaxValueBytes))
+        {
+            case RecordCheck.BadSignature:
+                NodeLog.Refused(_logger, "STORE", remote, "bad signature");
+                return StoreStatus.BadSignature;
+            case RecordCheck.Invalid:
+                return StoreStatus.Invalid;
+        }
+
+        if (record.Expires <= now)
+        {
+            return StoreStatus.Invalid;
+        }
+
+        lock (_gate)
+        {
+            var status = _records.Put(record, now);
+            if (status != StoreStatus.Ok)
+            {
+                NodeLog.Refused(_logger, "STORE", remote, status.ToString());
+            }
+
+            return status;
+        }
+    }
+
+    private StoreStatus HandleAddProvider(IPEndPoint remote, NodeId senderId, AddProviderRequest add, DateTimeOffset now)
+    {
+        if (!_tokens.Validate(remote, add.Token.Span))
+        {
+            NodeLog.Refused(_logger, "ADD_PROVIDER", remote, "bad token");
+            return StoreStatus.BadToken;
+        }
+
+        if (!NodeId.TryFromBytes(add.Key.Span, out var key) || add.TtlSeconds == 0)
+        {
+            return StoreStatus.Invalid;
+        }
+
+        var ttl = TimeSpan.FromSeconds(Math.Min(add.TtlSeconds, _options.RecordTtl.TotalSeconds));
+        lock (_gate)
+        {
+            return _providers.Add(new ProviderRecord(key, senderId, remote, now + ttl), now) ? StoreStatus.Ok : StoreStatus.Full;
+        }
+    }
+
+    /// <summary>
+    /// Verifies an unknown requester with a PING before it may enter the routing table, but only while its k-bucket
+    /// has room: into a full bucket a verified node would only reach the replacement cache, and two nodes whose
+    /// buckets are full would verify each other forever (each PING is a request from an unknown node). Nodes for full
+    /// buckets enter through answered queries and the eviction PING instead (paper §2.2).
+    /// </summary>
+    private void ConsiderRequester(IPEndPoint remote, NodeId senderId)
+    {
+        lock (_gate)
+        {
+            if (!_table.HasRoomFor(senderId) || _table.Contains(senderId))
+            {
+                return;
+            }
+        }
+
+        if (_verifying.Count >= _options.MaxPendingVerifications || !_verifying.TryAdd(senderId, 0))
+        {
+            return;
+        }
+
+        RunInBackground(async () =>
+        {
+            try
+            {
+                await RequestAsync(remote, senderId, new Envelope { Ping = new PingRequest() }, _rtt.Timeout, _shutdown.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _verifying.TryRemove(senderId, out _);
+            }
+        });
+    }
+
+    private List<Contact> ClosestContacts(NodeId target)
+    {
+        lock (_gate)
+        {
+            return _table.Closest(target, _options.BucketSize).Select(WireCodec.ToContact).ToList();
+        }
+    }
+
+    /// <summary>Trims the farthest contacts, then the last providers, until the envelope fits one datagram.</summary>
+    private static void FitToDatagram(Envelope envelope)
+    {
+        var closer = envelope.BodyCase switch
+        {
+            Envelope.BodyOneofCase.Nodes => envelope.Nodes.Closer,
+            Envelope.BodyOneofCase.Value => envelope.Value.Closer,
+            Envelope.BodyOneofCase.Providers => envelope.Providers.Closer,
+            _ => null,
+        };
+        while (envelope.CalculateSize() > KademliaOptions.MaxDatagramBytes && closer is { Count: > 0 })
+        {
+            closer.RemoveAt(closer.Count - 1);
+        }
+
+        var providers = envelope.BodyCase == Envelope.BodyOneofCase.Providers ? envelope.Providers.Providers : null;
+        while (envelope.CalculateSize() > KademliaOptions.MaxDatagramBytes && providers is { Count: > 0 })
+        {
+            providers.RemoveAt(providers.Count - 1);
+        }
+    }
+
+    private void Drop(IPEndPoint remote, string reason)
+    {
+        Interlocked.Increment(ref _dropped);
+        KademliaMetrics.DatagramsDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        NodeLog.Dropped(_logger, remote, reason);
+    }
+
+    // ----- Requesting -----
+
+    private void Send(IPEndPoint remote, Envelope envelope)
+    {
+        var size = envelope.CalculateSize();
+        Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
+        Debug.Assert(size <= buffer.Length, "envelopes are fitted to one datagram before sending");
+        envelope.WriteTo(buffer[..size]);
+        _transport.Send(remote, buffer[..size]);
+    }
+
+    /// <summary>Sends one request and waits for its answer; null when unanswered within <paramref name="timeout"/> or when the node stops.</summary>
+    private async Task<RpcResponse?> RequestAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return null;
+        }
+
+        request.Version = WireCodec.ProtocolVersion;
+        request.SenderId = WireCodec.ToBytes(Id);
+        var expectedBody = ResponseBodyFor(request.BodyCase);
+        PendingRequest pending;
+        do
+        {
+            uint transactionId;
+            lock (_random)
+            {
+                transactionId = (uint)_random.NextInt64(0, 1L << 32);
+            }
+
+            request.TransactionId = transactionId;
+            pending = new PendingRequest(transactionId, endPoint, expectedId, expectedBody, _time.GetTimestamp(), _transport.RequiresAsynchronousContinuations);
+        }
+        while (!_pending.TryAdd(pending.TransactionId, pending));
+
+        pending.Timer = _time.CreateTimer(
+            static state =>
+            {
+                var (node, request) = ((KademliaNode, PendingRequest))state!;
+                if (node._pending.TryRemove(request.TransactionId, out _))
+                {
+                    Interlocked.Increment(ref node._timeouts);
+                    KademliaMetrics.RpcTimeouts.Add(1);
+                    request.Complete(null);
+                }
+            },
+            (this, pending),
+            timeout,
+            Timeout.InfiniteTimeSpan);
+        Interlocked.Increment(ref _sent);
+        Send(endPoint, request);
+        using (cancellationToken.Register(static state =>
+        {
+            var (node, request, token) = ((KademliaNode, PendingRequest, CancellationToken))state!;
+            if (node._pending.TryRemove(request.TransactionId, out _))
+            {
+                request.Cancel(token);
+            }
+        }, (this, pending, cancellationToken)))
+        {
+            return await pending.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A direct RPC: the adaptive timeout, doubled on each of <see cref="KademliaOptions.RpcRetries"/> re-sends (RFC 6298 §5.5).</summary>
+    private async Task<RpcResponse?> RequestWithRetriesAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, CancellationToken cancellationToken)
+    {
+        var timeout = _rtt.Timeout;
+        for (var attempt = 0; attempt <= _options.RpcRetries; attempt++)
+        {
+            var response = await RequestAsync(endPoint, expectedId, request, timeout, cancellationToken).ConfigureAwait(false);
+            if (response is not null || Volatile.Read(ref _disposed) != 0)
+            {
+                return response;
+            }
+
+            timeout = TimeSpan.FromTicks(Math.Min(timeout.Ticks * 2, _options.RpcTimeoutMax.Ticks));
+        }
+
+        return null;
+    }
+
+    private static Envelope.BodyOneofCase ResponseBodyFor(Envelope.BodyOneofCase request) => request switch
+    {
+        Envelope.BodyOneofCase.Ping => Envelope.BodyOneofCase.Pong,
+        Envelope.BodyOneofCase.FindNode => Envelope.BodyOneofCase.Nodes,
+        Envelope.BodyOneofCase.FindValue => Envelope.BodyOneofCase.Value,
+        Envelope.BodyOneofCase.Store => Envelope.BodyOneofCase.Stored,
+        Envelope.BodyOneofCase.AddProvider => Envelope.BodyOneofCase.ProviderAdded,
+        Envelope.BodyOneofCase.GetProviders => Envelope.BodyOneofCase.Providers,
+        _ => throw new UnreachableException($"{request} is not a request body"),
+    };
+
+    // ----- Lookups -----
+
+    /// <summary>
+    /// The one lookup runner (go-libp2p-kad-dht query.go): <paramref name="query"/> says what to ask each peer,
+    /// <paramref name="onAnswer"/> reads each answer and says when to stop early; otherwise the lookup ends when the k
+    /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). Queries are not retried: a peer that
+    /// times out is marked failed and the lookup asks another.
+    /// </summary>
+    private async Task<LookupResult> LookupAsync(NodeId target, Func<Envelope> query, Func<RpcResponse, bool>? onAnswer, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        List<NodeContact> seeds;
+        lock (_gate)
+        {
+            seeds = _table.Closest(target, _options.BucketSize);
+            _table.Touch(target, started);
+        }
+
+        var iterator = new ClosestPeersIterator(target, _options.BucketSize, _options.Alpha, seeds, LocalContact);
+        var inFlight = new List<Task<(NodeContact Peer, RpcResponse? Response)>>(_options.Alpha);
+        var stop = false;
+        while (!stop)
+        {
+            while (iterator.TryGetNext(out var peer, out _))
+            {
+                inFlight.Add(QueryAsync(peer, query(), cancellationToken));
+            }
+
+            if (inFlight.Count == 0 || iterator.IsFinished)
+            {
+                break;
+            }
+
+            var done = await Task.WhenAny(inFlight).ConfigureAwait(false);
+            inFlight.Remove(done);
+            var (contact, response) = await done.ConfigureAwait(false);
+            if (response is null)
+            {
+                iterator.OnFailure(contact.Id);
+                lock (_gate)
+                {
+                    _table.OnFailure(contact.Id);
+                }
+
+                continue;
+            }
+
+            iterator.OnSuccess(contact.Id, CloserOf(response.Envelope));
+            stop = onAnswer?.Invoke(response) ?? false;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var elapsed = _time.GetElapsedTime(started);
+        var result = new LookupResult(target, iterator.Result(), iterator.MaxDepth, iterator.Queried, iterator.Failures, elapsed);
+        KademliaMetrics.LookupDuration.Record(elapsed.TotalSeconds);
+        KademliaMetrics.LookupMessages.Record(result.MessagesSent);
+        NodeLog.LookupFinished(_logger, target, elapsed.TotalMilliseconds, result.MessagesSent, result.Rounds, result.Closest.Count);
+        return result;
+    }
+
+    private async Task<(NodeContact, RpcResponse?)> QueryAsync(NodeContact peer, Envelope request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, _rtt.Timeout, cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            return (peer, null);
+        }
+    }
+
+    private static List<NodeContact> CloserOf(Envelope envelope)
+    {
+        var closer = envelope.BodyCase switch
+        {
+            Envelope.BodyOneofCase.Nodes => envelope.Nodes.Closer,
+            Envelope.BodyOneofCase.Value => envelope.Value.Closer,
+            Envelope.BodyOneofCase.Providers => envelope.Providers.Closer,
+            _ => null,
+        };
+        var result = closer is null ? [] : WireCodec.FromContacts(closer);
+        for (var i = 0; i < result.Count; i++)
+        {
+            result[i] = result[i] with { EndPoint = WireCodec.Normalize(result[i].EndPoint) };
+        }
+
+        return result;
+    }
+
+    private static ByteString? TokenOf(Envelope envelope) => envelope.BodyCase switch
+    {
+        Envelope.BodyOneofCase.Nodes => envelope.Nodes.Token,
+        Envelope.BodyOneofCase.Value => envelope.Value.Token,
+        Envelope.BodyOneofCase.Providers => envelope.Providers.Token,
+        _ => null,
+    };
+
+    /// <summary>A FIND_NODE lookup that also collects each answering peer's write token.</summary>
+    private async Task<(LookupResult Lookup, Dictionary<NodeId, ByteString> Tokens)> LookupWithTokensAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        var tokens = new Dictionary<NodeId, ByteString>();
+        var lookup = await LookupAsync(
+            key,
+            () => new Envelope { FindNode = new FindNodeRequest { Target = WireCodec.ToBytes(key), WantToken = true } },
+            response =>
+            {
+                if (TokenOf(response.Envelope) is { Length: > 0 } token)
+                {
+                    tokens[response.Sender.Id] = token;
+                }
+
+                return false;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return (lookup, tokens);
+    }
+
+    private async Task<PutResult> StoreOnClosestAsync(DhtRecord record, CancellationToken cancellationToken)
+    {
+        var (lookup, tokens) = await LookupWithTokensAsync(record.Key, cancellationToken).ConfigureAwait(false);
+        var writes = new List<Task<StoreStatus?>>();
+        foreach (var peer in lookup.Closest)
+        {
+            if (peer.Id == Id)
+            {
+                var now = _time.GetUtcNow();
+                lock (_gate)
+                {
+                    writes.Add(Task.FromResult<StoreStatus?>(_records.Put(record.WithExpiry(Min(record.Expires, now + _options.RecordTtl)), now)));
+                }
+            }
+            else if (tokens.TryGetValue(peer.Id, out var token))
+            {
+                writes.Add(WriteAsync(peer, new Envelope
+                {
+                    Store = new StoreRequest { Key = WireCodec.ToBytes(record.Key), Record = WireCodec.ToWire(record, _time.GetUtcNow()), Token = token },
+                }, cancellationToken));
+            }
+        }
+
+        var statuses = await Task.WhenAll(writes).ConfigureAwait(false);
+        return new PutResult(record.Key, statuses.Count(s => s == StoreStatus.Ok), statuses.Count(s => s is { } v && v != StoreStatus.Ok), lookup);
+    }
+
+    private async Task<PutResult> AnnounceProviderAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        var (lookup, tokens) = await LookupWithTokensAsync(key, cancellationToken).ConfigureAwait(false);
+        var ttlSeconds = (uint)_options.RecordTtl.TotalSeconds;
+        var writes = new List<Task<StoreStatus?>>();
+        foreach (var peer in lookup.Closest)
+        {
+            if (peer.Id == Id)
+            {
+                var now = _time.GetUtcNow();
+                lock (_gate)
+                {
+                    var added = _providers.Add(new ProviderRecord(key, Id, LocalContact.EndPoint, now + _options.RecordTtl), now);
+                    writes.Add(Task.FromResult<StoreStatus?>(added ? StoreStatus.Ok : StoreStatus.Full));
+                }
+            }
+            else if (tokens.TryGetValue(peer.Id, out var token))
+            {
+                writes.Add(WriteAsync(peer, new Envelope
+                {
+                    AddProvider = new AddProviderRequest { Key = WireCodec.ToBytes(key), Token = token, TtlSeconds = ttlSeconds },
+                }, cancellationToken));
+            }
+        }
+
+        var statuses = await Task.WhenAll(writes).ConfigureAwait(false);
+        return new PutResult(key, statuses.Count(s => s == StoreStatus.Ok), statuses.Count(s => s is { } v && v != StoreStatus.Ok), lookup);
+    }
+
+    /// <summary>Sends a STORE or ADD_PROVIDER with retries; the status answered, or null when unanswered.</summary>
+    private async Task<StoreStatus?> WriteAsync(NodeContact peer, Envelope request, CancellationToken cancellationToken)
+    {
+        var response = await RequestWithRetriesAsync(peer.EndPoint, peer.Id, request, cancellationToken).ConfigureAwait(false);
+        return response?.Envelope.BodyCase switch
+        {
+            Envelope.BodyOneofCase.Stored => response.Envelope.Stored.Status,
+            Envelope.BodyOneofCase.ProviderAdded => response.Envelope.ProviderAdded.Status,
+            _ => null,
+        };
+    }
+
+    // ----- Maintenance -----
+
+    private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await MaintainAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // One failed round (a bug, or an I/O fault in a transport) must not end maintenance for good.
+                    NodeLog.MaintenanceFailed(_logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+    }
+
+    /// <summary>One maintenance round: expiry, bucket refresh, republish of our records and provider records, replication.</summary>
+    private async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        var nowUtc = _time.GetUtcNow();
+        var now = _time.GetTimestamp();
+        List<DhtRecord> republish;
+        List<NodeId> reprovide;
+        List<DhtRecord> replicate = [];
+        lock (_gate)
+        {
+            _records.Expire(nowUtc);
+            _providers.Expire(nowUtc);
+            foreach (var key in _published.Where(p => p.Value.Record!.Expires <= nowUtc).Select(p => p.Key).ToList())
+            {
+                _published.Remove(key);
+            }
+
+            republish = Due(_published, now).Select(p => p.Record!).ToList();
+            reprovide = Due(_provided, now).Select(p => p.Key).ToList();
+            if (_time.GetElapsedTime(_lastReplication) >= _options.ReplicationInterval)
+            {
+                _lastReplication = now;
+                replicate = _records.Snapshot().Where(r => !_published.ContainsKey(r.Key)).ToList();
+            }
+        }
+
+        await RefreshAsync(force: false, cancellationToken).ConfigureAwait(false);
+        foreach (var record in republish.Concat(replicate))
+        {
+            await StoreOnClosestAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var key in reprovide)
+        {
+            await AnnounceProviderAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private List<(NodeId Key, DhtRecord? Record)> Due(Dictionary<NodeId, Publication> publications, long now)
+    {
+        var due = new List<(NodeId, DhtRecord?)>();
+        foreach (var (key, publication) in publications.ToList())
+        {
+            if (_time.GetElapsedTime(publication.LastPublished, now) >= _options.RepublishInterval)
+            {
+                publications[key] = publication with { LastPublished = now };
+                due.Add((key, publication.Record));
+            }
+        }
+
+        return due;
+    }
+
+    /// <summary>Looks up a random ID in every bucket not looked up within the refresh interval (all of them when <paramref name="force"/>).</summary>
+    private async Task RefreshAsync(bool force, CancellationToken cancellationToken)
+    {
+        List<int> stale;
+        lock (_gate)
+        {
+            var staleBefore = force ? long.MaxValue : _time.GetTimestamp() - (long)(_options.BucketRefreshInterval.TotalSeconds * _time.TimestampFrequency);
+            stale = _table.StaleBuckets(staleBefore);
+        }
+
+        foreach (var index in stale)
+        {
+            NodeId target;
+            lock (_random)
+            {
+                target = Id.RandomInBucket(index, _random);
+            }
+
+            await FindNodeAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>PINGs the head of a full bucket; it stays if it answers, else the newest replacement takes its place (paper §2.2).</summary>
+    private async Task CheckEvictionCandidateAsync(NodeContact head)
+    {
+        var answer = await RequestWithRetriesAsync(head.EndPoint, head.Id, new Envelope { Ping = new PingRequest() }, _shutdown.Token).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _table.OnEvictionPing(head, answer is not null);
+        }
+    }
+
+    private void RunInBackground(Func<Task> work)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
+            {
+                // Shutdown.
+            }
+            catch (Exception ex)
+            {
+                NodeLog.MaintenanceFailed(_logger, ex);
+            }
+        });
+        _background.TryAdd(task, 0);
+        task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _background, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Our own published record for <paramref name="key"/> while it lives; caller holds the lock.</summary>
+    private DhtRecord? LivePublished(NodeId key) =>
+        _published.TryGetValue(key, out var publication) && publication.Record!.Expires > _time.GetUtcNow() ? publication.Record : null;
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>Something this node publishes: a record (null for a provider announcement) and when it last went out.</summary>
+    private sealed record Publication(DhtRecord? Record, long LastPublished);
+}

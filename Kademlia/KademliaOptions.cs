@@ -1,0 +1,108 @@
+namespace Overlay.Kademlia;
+
+/// <summary>
+/// Network-wide and per-node Kademlia parameters, bound from the <c>Kademlia</c> section of node.config.json, then
+/// <c>OVERLAY__Kademlia__Key</c>, then flags. Validated as a set by <see cref="Validate"/>. Not thread-safe to mutate;
+/// treat as immutable once a node has started.
+/// </summary>
+public sealed class KademliaOptions
+{
+    /// <summary>Default k: contacts per k-bucket and replication factor (paper §2.2; BEP 5 uses 8, libp2p 20).</summary>
+    public const int DefaultBucketSize = 20;
+
+    /// <summary>Default alpha: concurrent RPCs per lookup (paper §2.3; libp2p amino uses 3... 10, we use 3).</summary>
+    public const int DefaultAlpha = 3;
+
+    /// <summary>Largest datagram sent or accepted, bytes: 1280 (IPv6 minimum MTU, RFC 8200 §5) − 40 − 8, so nothing fragments.</summary>
+    public const int MaxDatagramBytes = 1232;
+
+    /// <summary>Largest record value, bytes (BEP 44 §"Messages": v is at most 1000 bytes).</summary>
+    public const int DefaultMaxValueBytes = 1000;
+
+    /// <summary>Gets or sets k, the k-bucket size and replication factor. Default 20; range 1..64.</summary>
+    public int BucketSize { get; set; } = DefaultBucketSize;
+
+    /// <summary>Gets or sets alpha, the lookup concurrency. Default 3; range 1..BucketSize.</summary>
+    public int Alpha { get; set; } = DefaultAlpha;
+
+    /// <summary>Gets or sets the RPC timeout used before any round trip was measured. Default 1 s (ARCHITECTURE.md); range 10 ms..60 s.</summary>
+    public TimeSpan RpcTimeoutInitial { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Gets or sets the floor of the adaptive RPC timeout (SRTT + 4·RTTVAR, RFC 6298 §2). Default 100 ms; range 1 ms..RpcTimeoutMax.</summary>
+    public TimeSpan RpcTimeoutMin { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the ceiling of the adaptive RPC timeout. Default 5 s; range RpcTimeoutMin..120 s.</summary>
+    public TimeSpan RpcTimeoutMax { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how many times a direct RPC (PING, STORE, ADD_PROVIDER) is re-sent after a timeout, each time with a doubled timeout (RFC 6298 §5.5). Lookup queries are not retried: the lookup asks another peer. Default 1; range 0..5.</summary>
+    public int RpcRetries { get; set; } = 1;
+
+    /// <summary>Gets or sets how long a record lives on the nodes that store it unless republished. Default 48 h (libp2p amino provide validity); range 1 s..7 d.</summary>
+    public TimeSpan RecordTtl { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>Gets or sets how often the publisher re-stores its own records and provider records on the current k closest nodes. Default 22 h (libp2p amino reprovide interval); range 1 s..RecordTtl.</summary>
+    public TimeSpan RepublishInterval { get; set; } = TimeSpan.FromHours(22);
+
+    /// <summary>Gets or sets how often a node re-stores the records it holds on the current k closest nodes, so they survive churn (paper §2.5: hourly). Default 1 h; range 1 s..RecordTtl.</summary>
+    public TimeSpan ReplicationInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Gets or sets how long a k-bucket may go without a lookup in its range before it is refreshed with a lookup of a random ID in it (paper §2.3). Default 1 h; range 1 s..7 d.</summary>
+    public TimeSpan BucketRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Gets or sets the period of the maintenance tick (expiry, refresh, republish, replication checks). Default 1 min; range 10 ms..1 h.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets or sets the largest accepted record value, bytes. Default 1000 (BEP 44); range 1..1000.</summary>
+    public int MaxValueBytes { get; set; } = DefaultMaxValueBytes;
+
+    /// <summary>Gets or sets the most records one node stores for others; past it, new keys are refused. Default 65,536; range 1..10,000,000.</summary>
+    public int MaxRecords { get; set; } = 65_536;
+
+    /// <summary>Gets or sets the most provider records kept per key. Default 64; range 1..1,024.</summary>
+    public int MaxProvidersPerKey { get; set; } = 64;
+
+    /// <summary>Gets or sets the most keys with provider records kept in all. Default 65,536; range 1..10,000,000.</summary>
+    public int MaxProviderKeys { get; set; } = 65_536;
+
+    /// <summary>Gets or sets the most requests from unknown senders verified by a PING at once before they may enter the routing table. Default 64; range 0..4,096.</summary>
+    public int MaxPendingVerifications { get; set; } = 64;
+
+    /// <summary>Gets or sets the UDP socket receive buffer (SO_RCVBUF), bytes; the .NET default overflows under bursts. Default 4 MiB; range 64 KiB..256 MiB.</summary>
+    public int ReceiveBufferBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Checks every option and the relations between them.
+    /// </summary>
+    /// <returns>One message per bad option, naming section, key, value and the allowed range; empty when valid.</returns>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        Check(errors, nameof(BucketSize), BucketSize, 1, 64);
+        Check(errors, nameof(Alpha), Alpha, 1, Math.Max(1, BucketSize));
+        Check(errors, nameof(RpcTimeoutInitial), RpcTimeoutInitial, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(60));
+        Check(errors, nameof(RpcTimeoutMin), RpcTimeoutMin, TimeSpan.FromMilliseconds(1), RpcTimeoutMax);
+        Check(errors, nameof(RpcTimeoutMax), RpcTimeoutMax, RpcTimeoutMin, TimeSpan.FromSeconds(120));
+        Check(errors, nameof(RpcRetries), RpcRetries, 0, 5);
+        Check(errors, nameof(RecordTtl), RecordTtl, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        Check(errors, nameof(RepublishInterval), RepublishInterval, TimeSpan.FromSeconds(1), RecordTtl);
+        Check(errors, nameof(ReplicationInterval), ReplicationInterval, TimeSpan.FromSeconds(1), RecordTtl);
+        Check(errors, nameof(BucketRefreshInterval), BucketRefreshInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        Check(errors, nameof(MaintenanceInterval), MaintenanceInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
+        Check(errors, nameof(MaxValueBytes), MaxValueBytes, 1, DefaultMaxValueBytes);
+        Check(errors, nameof(MaxRecords), MaxRecords, 1, 10_000_000);
+        Check(errors, nameof(MaxProvidersPerKey), MaxProvidersPerKey, 1, 1_024);
+        Check(errors, nameof(MaxProviderKeys), MaxProviderKeys, 1, 10_000_000);
+        Check(errors, nameof(MaxPendingVerifications), MaxPendingVerifications, 0, 4_096);
+        Check(errors, nameof(ReceiveBufferBytes), ReceiveBufferBytes, 64 * 1024, 256 * 1024 * 1024);
+        return errors;
+    }
+
+    private static void Check<T>(List<string> errors, string key, T value, T min, T max)
+        where T : IComparable<T>
+    {
+        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
+        {
+            errors.Add($"Kademlia:{key} = {value} is out of range {min}..{max}.");
+        }
+    }
+}
