@@ -164,10 +164,12 @@ public readonly record struct NodeId : IComparable<NodeId>
     /// <param name="prefixLength">0..255.</param>
     /// <param name="random">Randomness for the trailing bits.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="prefixLength"/> is outside 0..255.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="random"/> is null.</exception>
     public NodeId RandomInBucket(int prefixLength, Random random)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, Bits - 1);
+        ArgumentNullException.ThrowIfNull(random);
         Span<byte> mine = stackalloc byte[Length];
         Span<byte> rand = stackalloc byte[Length];
         WriteTo(mine);

@@ -35,7 +35,12 @@ internal sealed class ClosestPeersIterator
 
         foreach (var seed in seeds)
         {
-            Insert(seed, depth: 1);
+            // Seeds may repeat (e.g. routing table plus bootstrap contacts): a second copy would be queried and then
+            // wait forever, since answers reach only the copy indexed by ID.
+            if (!_byId.ContainsKey(seed.Id))
+            {
+                Insert(seed, depth: 1);
+            }
         }
     }
 

@@ -67,10 +67,13 @@ internal sealed class WriteTokens
             return;
         }
 
-        // After a long pause both secrets are stale: rotate twice so no old token survives.
-        _previous = now - _rotatedAt < 2 * RotationInterval ? _current : _newSecret();
+        // Rotations follow a fixed schedule (every RotationInterval since construction), not the moment a token
+        // happens to be checked, so a token lives at most two intervals however idle the node was. After two or more
+        // missed rotations both secrets are stale: replace both so no old token survives.
+        var missed = (now - _rotatedAt).Ticks / RotationInterval.Ticks;
+        _previous = missed == 1 ? _current : _newSecret();
         _current = _newSecret();
-        _rotatedAt = now;
+        _rotatedAt += RotationInterval * missed;
     }
 
     private static byte[] Compute(byte[] secret, IPEndPoint requester)
