@@ -1,0 +1,76 @@
+namespace Overlay.Node.Api;
+
+/// <summary>The error codes of the local API: one JSON <c>code</c>, HTTP status and CLI exit code each.</summary>
+internal enum ApiError
+{
+    /// <summary>Malformed input (bad CID, key, body). HTTP 400; exit 2.</summary>
+    BadRequest,
+
+    /// <summary>A node or record was not found. HTTP 404; exit 3.</summary>
+    NotFound,
+
+    /// <summary>No provider of the content was found. HTTP 404; exit 3.</summary>
+    NoProviders,
+
+    /// <summary>Providers were found but the content could not be fetched. HTTP 502; exit 1.</summary>
+    FetchFailed,
+
+    /// <summary>The content is malformed (not a UnixFS file). HTTP 422; exit 1.</summary>
+    BadContent,
+
+    /// <summary>An unexpected failure in the daemon. HTTP 500; exit 1.</summary>
+    Internal,
+}
+
+/// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
+internal static class ApiErrors
+{
+    /// <summary>Returns the JSON <c>code</c> string.</summary>
+    /// <param name="error">The error.</param>
+    public static string Code(ApiError error) => error switch
+    {
+        ApiError.BadRequest => "bad_request",
+        ApiError.NotFound => "not_found",
+        ApiError.NoProviders => "no_providers",
+        ApiError.FetchFailed => "fetch_failed",
+        ApiError.BadContent => "bad_content",
+        _ => "internal",
+    };
+
+    /// <summary>Returns the HTTP status code.</summary>
+    /// <param name="error">The error.</param>
+    public static int Status(ApiError error) => error switch
+    {
+        ApiError.BadRequest => 400,
+        ApiError.NotFound or ApiError.NoProviders => 404,
+        ApiError.FetchFailed => 502,
+        ApiError.BadContent => 422,
+        _ => 500,
+    };
+
+    /// <summary>Returns the CLI exit code for a JSON <c>code</c> (unknown codes: 1).</summary>
+    /// <param name="code">The code string.</param>
+    public static int ExitCode(string? code) => code switch
+    {
+        "bad_request" => ExitCodes.Usage,
+        "not_found" or "no_providers" => ExitCodes.NotFound,
+        _ => ExitCodes.Failure,
+    };
+}
+
+/// <summary>Thrown inside the daemon to answer a request with a JSON error <c>{ error, code }</c>.</summary>
+internal sealed class ApiException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="error">The error kind.</param>
+    /// <param name="message">One line for the user.</param>
+    /// <param name="innerException">The cause, if any.</param>
+    public ApiException(ApiError error, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Error = error;
+    }
+
+    /// <summary>Gets the error kind.</summary>
+    public ApiError Error { get; }
+}

@@ -1,0 +1,76 @@
+using Overlay.Kademlia;
+using Overlay.Node.Configuration;
+using Overlay.Storage;
+
+namespace Overlay.Node.Api;
+
+/// <summary>
+/// Parses request input (route values, query strings) and turns malformed input into an <see cref="ApiException"/>
+/// of kind <see cref="ApiError.BadRequest"/> whose message quotes the input and says what is wrong. Shared by the API
+/// and the CLI, so both reject the same input with the same words. Thread-safe (stateless).
+/// </summary>
+internal static class ApiInput
+{
+    /// <summary>Longest input quoted back in a message, characters; longer input is cut and marked with an ellipsis.</summary>
+    private const int MaxQuoted = 80;
+
+    /// <summary>Parses a CIDv1 string (multibase base32, prefix <c>b</c>).</summary>
+    /// <param name="text">The text, e.g. <c>bafkrei…</c>.</param>
+    /// <returns>The CID.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the text is not a CIDv1; the message quotes it and gives the reason.</exception>
+    public static Cid ParseCid(string? text)
+    {
+        try
+        {
+            return Cid.Parse(text ?? string.Empty);
+        }
+        catch (FormatException ex)
+        {
+            throw new ApiException(ApiError.BadRequest, $"'{Quote(text)}' is not a CIDv1 (base32, multibase prefix b): {ex.Message.TrimEnd('.')}", ex);
+        }
+    }
+
+    /// <summary>Parses a node ID or DHT key: 64 hexadecimal characters.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="what">What the value is, for the message ("node ID", "key").</param>
+    /// <returns>The ID.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the text is not 64 hexadecimal characters; the message says how long it was or that it has a non-hex character.</exception>
+    public static NodeId ParseNodeId(string? text, string what)
+    {
+        if (NodeId.TryParse(text, out var id))
+        {
+            return id;
+        }
+
+        var length = text?.Length ?? 0;
+        var reason = length != NodeId.Length * 2
+            ? $"it has {length} characters"
+            : "it has a character that is not hexadecimal";
+        throw new ApiException(ApiError.BadRequest, $"'{Quote(text)}' is not a {what}: a {what} is {NodeId.Length * 2} hexadecimal characters, and {reason}");
+    }
+
+    /// <summary>Parses <c>host:port</c> or <c>[v6]:port</c>.</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The pair.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the text is missing or not host:port with a port in 1..65535.</exception>
+    public static HostPort ParseHostPort(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ApiException(ApiError.BadRequest, "an address HOST:PORT is required");
+        }
+
+        if (!HostPort.TryParse(text, out var value, out var error))
+        {
+            throw new ApiException(ApiError.BadRequest, $"'{Quote(text)}' {error}");
+        }
+
+        return value;
+    }
+
+    /// <summary>Returns <paramref name="text"/> cut to at most 80 characters, for quoting in messages.</summary>
+    /// <param name="text">Any text or null.</param>
+    /// <returns>The text, shortened with "…" when longer than 80 characters; empty for null.</returns>
+    public static string Quote(string? text) =>
+        text is null ? string.Empty : text.Length <= MaxQuoted ? text : string.Concat(text.AsSpan(0, MaxQuoted), "…");
+}

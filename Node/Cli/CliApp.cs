@@ -1,0 +1,227 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Overlay.Node.Api;
+using Overlay.Node.Configuration;
+using Overlay.Node.Daemon;
+
+namespace Overlay.Node.Cli;
+
+/// <summary>
+/// The <c>overlay</c> command tree (System.CommandLine 2.0) and its error policy: a parse error, bad argument or
+/// bad configuration prints one line <c>error: ...</c> and exits 2; API errors exit with
+/// <see cref="ApiErrors.ExitCode"/>; an unreachable daemon exits 4 (see <see cref="ExitCodes"/>).
+/// </summary>
+internal static class CliApp
+{
+    /// <summary>Parses and runs a command line.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The process exit code.</returns>
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
+        {
+            await Console.Error.WriteLineAsync($"error: {parse.Errors[0].Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        // The host's console lifetime owns SIGINT/SIGTERM for the daemon; client commands handle Ctrl+C themselves.
+        var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds the command tree.</summary>
+    /// <returns>The root command.</returns>
+    public static RootCommand Build()
+    {
+        var api = new Option<string?>("--api") { Description = "The daemon's API, HOST:PORT (default: the api file in the data directory, else Node:Api)", Recursive = true };
+        var json = new Option<bool>("--json") { Description = "Print the API's JSON instead of tables", Recursive = true };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data directory (default: Node:DataDir, ~/.overlay)", Recursive = true };
+        var config = new Option<string?>("--config") { Description = "Configuration file (default: <data-dir>/node.config.json, else the one next to the executable)", Recursive = true };
+        var globals = new Globals(api, json, dataDir, config);
+
+        var root = new RootCommand("overlay: a peer-to-peer overlay node (DHT, content exchange) and the CLI that drives it");
+        root.Options.Add(api);
+        root.Options.Add(json);
+        root.Options.Add(dataDir);
+        root.Options.Add(config);
+        root.Subcommands.Add(BuildNode(globals));
+
+        var id = new Command("id", "Show the daemon's node ID, public key and addresses");
+        Client(id, globals, (context, _, ct) => InfoCommands.IdAsync(context, ct));
+        root.Subcommands.Add(id);
+
+        var status = new Command("status", "Show the daemon's counters: routing table, records, blocks, datagrams");
+        Client(status, globals, (context, _, ct) => InfoCommands.StatusAsync(context, ct));
+        root.Subcommands.Add(status);
+
+        var peers = new Command("peers", "List the routing table's contacts");
+        Client(peers, globals, (context, _, ct) => InfoCommands.PeersAsync(context, ct));
+        root.Subcommands.Add(peers);
+
+        var pingAddress = new Argument<string>("HOST:PORT") { Description = "The node's UDP address" };
+        var ping = new Command("ping", "Ping a node") { pingAddress };
+        Client(ping, globals, (context, parse, ct) => InfoCommands.PingAsync(context, parse.GetValue(pingAddress)!, ct));
+        root.Subcommands.Add(ping);
+
+        root.Subcommands.Add(BuildDht(globals));
+
+        var addFile = new Argument<string>("FILE") { Description = "The file to add" };
+        var add = new Command("add", "Add a file: stream it to the daemon, which stores and announces it; prints the CID") { addFile };
+        Client(add, globals, (context, parse, ct) => ContentCommands.AddAsync(context, parse.GetValue(addFile)!, ct));
+        root.Subcommands.Add(add);
+
+        var getCid = new Argument<string>("CID") { Description = "The file's CID" };
+        var getOutput = new Option<string>("--output", "-o") { Description = "Where to write the file (atomically: temporary file, then rename)", Required = true };
+        var get = new Command("get", "Fetch a file from its providers and write it to a file") { getCid, getOutput };
+        Client(get, globals, (context, parse, ct) => ContentCommands.GetAsync(context, parse.GetValue(getCid)!, parse.GetValue(getOutput)!, ct));
+        root.Subcommands.Add(get);
+
+        var catCid = new Argument<string>("CID") { Description = "The file's CID" };
+        var cat = new Command("cat", "Fetch a file from its providers and write it to stdout") { catCid };
+        Client(cat, globals, async (context, parse, ct) =>
+        {
+            var stdout = Console.OpenStandardOutput();
+            await using (stdout.ConfigureAwait(false))
+            {
+                return await ContentCommands.CatAsync(context, parse.GetValue(catCid)!, stdout, ct).ConfigureAwait(false);
+            }
+        });
+        root.Subcommands.Add(cat);
+        return root;
+    }
+
+    /// <summary>Turns a command-line failure into its one line and exit code.</summary>
+    /// <param name="exception">The failure.</param>
+    /// <returns>The message (without the <c>error: </c> prefix) and exit code, or null for an exception that is a bug.</returns>
+    internal static (string Message, int ExitCode)? Describe(Exception exception) => exception switch
+    {
+        CliException cli => (cli.Message, cli.ExitCode),
+        ApiException api => (api.Message, ApiErrors.ExitCode(ApiErrors.Code(api.Error))),
+        ConfigException config => (config.Message, ExitCodes.Usage),
+        IOException io => (io.Message, ExitCodes.Failure),
+        UnauthorizedAccessException denied => (denied.Message, ExitCodes.Failure),
+        _ => null,
+    };
+
+    private static Command BuildNode(Globals globals)
+    {
+        var port = new Option<int?>("--port") { Description = "UDP and TCP port (Node:Port; 0 = any free port)" };
+        var bootstrap = new Option<string[]>("--bootstrap") { Description = "Bootstrap contacts HOST:PORT, comma-separated or repeated (Node:Bootstrap)", AllowMultipleArgumentsPerToken = false };
+        var listen = new Option<string?>("--listen") { Description = "IP address to bind (Node:ListenAddress)" };
+        var run = new Command("run", "Run the daemon: DHT node, block exchange and local API, until SIGINT/SIGTERM") { port, bootstrap, listen };
+        run.SetAction(async (parse, ct) =>
+        {
+            var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            AddIfSet(overrides, "Node:DataDir", parse.GetValue(globals.DataDir));
+            AddIfSet(overrides, "Node:Api", parse.GetValue(globals.Api));
+            AddIfSet(overrides, "Node:ListenAddress", parse.GetValue(listen));
+            if (parse.GetValue(port) is { } p)
+            {
+                overrides["Node:Port"] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var contacts = (parse.GetValue(bootstrap) ?? [])
+                .SelectMany(b => b.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                .ToArray();
+            for (var i = 0; i < contacts.Length; i++)
+            {
+                overrides[$"Node:Bootstrap:{i}"] = contacts[i];
+            }
+
+            NodeSettings settings;
+            try
+            {
+                var configFlag = parse.GetValue(globals.Config);
+                var path = NodeConfigurationLoader.ResolveConfigPath(configFlag, parse.GetValue(globals.DataDir));
+                settings = NodeConfigurationLoader.Load(path, overrides, mustExist: !string.IsNullOrWhiteSpace(configFlag));
+            }
+            catch (ConfigException ex)
+            {
+                await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            return await NodeHost.RunAsync(settings, Console.Out, Console.Error, ct).ConfigureAwait(false);
+        });
+        return new Command("node", "Run and manage the daemon") { run };
+    }
+
+    private static Command BuildDht(Globals globals)
+    {
+        var findId = new Argument<string>("ID") { Description = "Target node ID, 64 hexadecimal characters" };
+        var findNode = new Command("find-node", "Find the k closest nodes to an ID") { findId };
+        Client(findNode, globals, (context, parse, ct) => InfoCommands.FindNodeAsync(context, parse.GetValue(findId)!, ct));
+
+        var putValue = new Argument<string>("VALUE") { Description = "The value (text, stored as UTF-8, at most 1000 bytes)" };
+        var mutable = new Option<bool>("--mutable") { Description = "Store a mutable record signed by the daemon's key, keyed by its public key and the salt" };
+        var salt = new Option<string?>("--salt") { Description = "Salt of a mutable record (at most 64 bytes)" };
+        var sequence = new Option<long?>("--seq") { Description = "Sequence number of a mutable record (≥ 0; higher replaces lower; default 0)" };
+        var put = new Command("put", "Store a record in the DHT") { putValue, mutable, salt, sequence };
+        Client(put, globals, (context, parse, ct) => InfoCommands.PutAsync(context, parse.GetValue(putValue)!, parse.GetValue(mutable), parse.GetValue(salt), parse.GetValue(sequence), ct));
+
+        var getKey = new Argument<string>("KEY") { Description = "The record's key, 64 hexadecimal characters" };
+        var get = new Command("get", "Look up a record in the DHT") { getKey };
+        Client(get, globals, (context, parse, ct) => InfoCommands.GetAsync(context, parse.GetValue(getKey)!, ct));
+
+        var providersCid = new Argument<string>("CID") { Description = "The content's CID" };
+        var providers = new Command("providers", "Find the providers of a CID") { providersCid };
+        Client(providers, globals, (context, parse, ct) => InfoCommands.ProvidersAsync(context, parse.GetValue(providersCid)!, ct));
+
+        return new Command("dht", "Query the DHT directly") { findNode, put, get, providers };
+    }
+
+    /// <summary>Sets a client command's action: builds its context, handles Ctrl+C, and maps failures to one line and an exit code.</summary>
+    private static void Client(Command command, Globals globals, Func<CliContext, ParseResult, CancellationToken, Task<int>> body)
+    {
+        command.SetAction(async (parse, ct) =>
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var context = new CliContext(
+                    parse.GetValue(globals.Json),
+                    () => ApiLocator.Resolve(parse.GetValue(globals.Api), parse.GetValue(globals.DataDir), parse.GetValue(globals.Config)),
+                    Console.Out,
+                    Console.Error,
+                    !Console.IsOutputRedirected,
+                    !Console.IsErrorRedirected);
+                return await body(context, parse, cancel.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                await Console.Error.WriteLineAsync("error: cancelled").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+            catch (Exception ex) when (Describe(ex) is not null)
+            {
+                var (message, exitCode) = Describe(ex)!.Value;
+                await Console.Error.WriteLineAsync($"error: {message.ReplaceLineEndings(" ")}").ConfigureAwait(false);
+                return exitCode;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+    }
+
+    private static void AddIfSet(Dictionary<string, string?> overrides, string key, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            overrides[key] = value;
+        }
+    }
+
+    /// <summary>The global options, shared by every subcommand.</summary>
+    private sealed record Globals(Option<string?> Api, Option<bool> Json, Option<string?> DataDir, Option<string?> Config);
+}

@@ -1,0 +1,183 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Overlay.Node.Api;
+using Overlay.Node.Configuration;
+
+namespace Overlay.Node.Daemon;
+
+/// <summary>
+/// Runs the daemon (<c>overlay node run</c>): creates the <see cref="NodeRuntime"/> (binding UDP) before the host, then
+/// hosts <see cref="NodeService"/> and the local API on Kestrel with <see cref="WebApplication"/>, writes the API URL
+/// to <c>&lt;data-dir&gt;/api</c> and a ready line to stdout, and waits for SIGINT/SIGTERM (the default console
+/// lifetime). Logs go to stderr, one line each with a UTC timestamp, so stdout carries only the ready line.
+/// </summary>
+internal static class NodeHost
+{
+    /// <summary>Timestamp format of console log lines (UTC, ISO 8601, milliseconds).</summary>
+    public const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+
+    /// <summary>Runs the daemon until it is told to stop.</summary>
+    /// <param name="settings">Validated settings.</param>
+    /// <param name="stdout">Receives the ready line <c>overlay node &lt;id&gt; udp &lt;endpoint&gt; api &lt;url&gt;</c>.</param>
+    /// <param name="stderr">Receives the one-line error when the node cannot start.</param>
+    /// <param name="cancellationToken">Stops the daemon, like SIGTERM.</param>
+    /// <returns>The exit code: <see cref="ExitCodes.Ok"/> after a clean shutdown, <see cref="ExitCodes.Failure"/> when a port is taken, the identity is unreadable or start-up fails.</returns>
+    public static async Task<int> RunAsync(NodeSettings settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        using var loggerFactory = LoggerFactory.Create(logging => ConfigureLogging(logging, settings));
+        var logger = loggerFactory.CreateLogger(typeof(NodeHost).FullName!);
+        NodeRuntime runtime;
+        try
+        {
+            runtime = NodeRuntime.Create(settings, loggerFactory, TimeProvider.System);
+        }
+        catch (SocketException ex)
+        {
+            await stderr.WriteLineAsync($"error: cannot bind UDP {settings.Node.ListenAddress}:{settings.Node.Port}: {ex.Message} (Node:Port, Node:ListenAddress)").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (InvalidDataException ex)
+        {
+            await stderr.WriteLineAsync($"error: identity key in {settings.DataDirectory} is unreadable: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"error: data directory {settings.DataDirectory}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+
+        await using (runtime.ConfigureAwait(false))
+        {
+            if (!NodeOptions.TryParseApi(settings.Node.Api, out var apiEndPoint, out var apiError))
+            {
+                // Validate() already checked it; this keeps the one-line promise if the two ever disagree.
+                await stderr.WriteLineAsync($"error: Node:Api = '{settings.Node.Api}' {apiError}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            var app = BuildApp(settings, runtime, loggerFactory, apiEndPoint);
+            await using (app.ConfigureAwait(false))
+            {
+                try
+                {
+                    await app.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    return ExitCodes.Ok;
+                }
+                catch (Exception ex) when (ex is IOException or SocketException)
+                {
+                    // Kestrel reports a taken API port as IOException; the exchange's TCP listener as SocketException.
+                    await stderr.WriteLineAsync($"error: cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}").ConfigureAwait(false);
+                    return ExitCodes.Failure;
+                }
+                catch (Exception ex)
+                {
+                    // Start-up failures of the pieces (e.g. a library not yet implemented) end the process with one line.
+                    await stderr.WriteLineAsync($"error: node failed to start: {ex.GetType().Name}: {OneLine(ex)}").ConfigureAwait(false);
+                    return ExitCodes.Failure;
+                }
+
+                var url = ListeningUrl(app) ?? $"http://{apiEndPoint}";
+                runtime.ApiUrl = url;
+                var apiPath = ApiFile.PathIn(settings.DataDirectory);
+                ApiFile.Write(apiPath, url, logger);
+                try
+                {
+                    NodeLog.Listening(logger, runtime.Dht.Id.ToString(), runtime.EndPoint, url, settings.DataDirectory);
+                    await stdout.WriteLineAsync($"overlay node {runtime.Dht.Id} udp {runtime.EndPoint} api {url}").ConfigureAwait(false);
+                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ApiFile.Remove(apiPath, url, logger);
+                }
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Configures logging: the Logging section of the settings, single-line console output to stderr with UTC timestamps.</summary>
+    /// <param name="logging">The logging builder.</param>
+    /// <param name="settings">The settings (their merged configuration holds Logging).</param>
+    internal static void ConfigureLogging(ILoggingBuilder logging, NodeSettings settings)
+    {
+        logging.AddConfiguration(settings.Configuration.GetSection("Logging"));
+        logging.AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.UseUtcTimestamp = true;
+            options.TimestampFormat = TimestampFormat;
+        });
+        logging.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
+
+    /// <summary>Builds the host: the runtime's services, <see cref="NodeService"/> (unless <paramref name="hostNode"/> is false), and the API on Kestrel.</summary>
+    /// <param name="settings">Validated settings.</param>
+    /// <param name="runtime">The runtime, created before the host.</param>
+    /// <param name="loggerFactory">The logger factory shared with the runtime; the caller owns it.</param>
+    /// <param name="apiEndPoint">Where the API listens (port 0 = any free port).</param>
+    /// <param name="hostNode">Whether to host <see cref="NodeService"/>; tests of the API alone turn it off.</param>
+    /// <returns>The application, not started.</returns>
+    internal static WebApplication BuildApp(NodeSettings settings, NodeRuntime runtime, ILoggerFactory loggerFactory, System.Net.IPEndPoint apiEndPoint, bool hostNode = true)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+
+        // One logger factory for the runtime (created before the host) and the host; we own and dispose it.
+        builder.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(runtime);
+        builder.Services.AddSingleton<NodeMetrics>();
+        builder.Services.AddSingleton<NodeApi>();
+        if (hostNode)
+        {
+            builder.Services.AddHostedService<NodeService>();
+        }
+
+        builder.Services.Configure<ConsoleLifetimeOptions>(options => options.SuppressStatusMessages = true);
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // add streams files of any size; the importer reads the body chunk by chunk.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(apiEndPoint);
+        });
+
+        var app = builder.Build();
+        var apiLogger = loggerFactory.CreateLogger(typeof(NodeApi).FullName!);
+        app.Use((context, next) => ApiErrorHandler.InvokeAsync(context, next, apiLogger));
+        app.MapNodeApi();
+        return app;
+    }
+
+    /// <summary>Returns the URL Kestrel listens on (with the actual port when 0 was asked), without a trailing slash.</summary>
+    /// <param name="app">A started application.</param>
+    /// <returns>The URL, or null before start.</returns>
+    internal static string? ListeningUrl(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        return addresses?.FirstOrDefault()?.TrimEnd('/');
+    }
+
+    private static string OneLine(Exception ex) => ex.Message.ReplaceLineEndings(" ").Trim();
+}

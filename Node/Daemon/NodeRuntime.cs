@@ -1,0 +1,113 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Overlay.Exchange;
+using Overlay.Kademlia;
+using Overlay.Node.Configuration;
+using Overlay.Storage;
+
+namespace Overlay.Node.Daemon;
+
+/// <summary>
+/// The concrete pieces of one node, wired together: identity, UDP transport, Kademlia node, block store, block
+/// exchange server and fetcher. The DHT (UDP) and the exchange (TCP) share one address and port number. Owns and
+/// disposes all of them; dispose is idempotent.
+/// </summary>
+internal sealed class NodeRuntime : IAsyncDisposable
+{
+    private int _started;
+    private int _disposed;
+
+    private NodeRuntime(NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    {
+        Settings = settings;
+        Identity = identity;
+        Transport = transport;
+        Dht = dht;
+        Store = store;
+        ExchangeServer = exchangeServer;
+        Fetcher = fetcher;
+        TimeProvider = timeProvider;
+        StartedAt = timeProvider.GetUtcNow();
+    }
+
+    /// <summary>Gets the validated settings.</summary>
+    public NodeSettings Settings { get; }
+
+    /// <summary>Gets the node's key pair.</summary>
+    public NodeIdentity Identity { get; }
+
+    /// <summary>Gets the UDP transport under the DHT.</summary>
+    public IMessageTransport Transport { get; }
+
+    /// <summary>Gets the Kademlia node.</summary>
+    public KademliaNode Dht { get; }
+
+    /// <summary>Gets the block store (<c>&lt;data-dir&gt;/blocks</c>).</summary>
+    public FileBlockStore Store { get; }
+
+    /// <summary>Gets the block exchange server.</summary>
+    public BlockExchangeServer ExchangeServer { get; }
+
+    /// <summary>Gets the block fetcher.</summary>
+    public BlockFetcher Fetcher { get; }
+
+    /// <summary>Gets the node's clock.</summary>
+    public TimeProvider TimeProvider { get; }
+
+    /// <summary>Gets when the runtime was created.</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Gets or sets the API URL once Kestrel listens (e.g. <c>http://127.0.0.1:5001</c>).</summary>
+    public string? ApiUrl { get; set; }
+
+    /// <summary>Gets the DHT endpoint (UDP); the exchange listens on TCP at the same address and port.</summary>
+    public IPEndPoint EndPoint => Transport.LocalEndPoint;
+
+    /// <summary>Creates every piece and binds the UDP socket; nothing runs until <see cref="Start"/>.</summary>
+    /// <param name="settings">Validated settings.</param>
+    /// <param name="loggerFactory">Loggers for the libraries.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <returns>The runtime.</returns>
+    /// <exception cref="System.Net.Sockets.SocketException">The UDP port is taken or the address is not local.</exception>
+    /// <exception cref="InvalidDataException">The identity key file is malformed.</exception>
+    /// <exception cref="IOException">The data directory cannot be created or read.</exception>
+    public static NodeRuntime Create(NodeSettings settings, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    {
+        var dataDir = settings.DataDirectory;
+        Directory.CreateDirectory(dataDir);
+        var identity = NodeIdentity.LoadOrCreate(Path.Combine(dataDir, "identity.key"));
+        var address = IPAddress.Parse(settings.Node.ListenAddress);
+        var transport = UdpMessageTransport.Bind(new IPEndPoint(address, settings.Node.Port), settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
+        var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory);
+        var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
+        var server = new BlockExchangeServer(store, settings.Exchange, loggerFactory.CreateLogger<BlockExchangeServer>());
+        var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
+        return new NodeRuntime(settings, identity, transport, dht, store, server, fetcher, timeProvider);
+    }
+
+    /// <summary>Starts the DHT and the exchange server (TCP on the DHT's address and port). Idempotent.</summary>
+    /// <exception cref="System.Net.Sockets.SocketException">The TCP port is taken.</exception>
+    public void Start()
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            return;
+        }
+
+        Dht.Start();
+        ExchangeServer.Start(new IPEndPoint(EndPoint.Address, EndPoint.Port));
+    }
+
+    /// <summary>Stops and releases the exchange server, the DHT and the socket, in that order. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await ExchangeServer.DisposeAsync().ConfigureAwait(false);
+        await Dht.DisposeAsync().ConfigureAwait(false);
+        await Transport.DisposeAsync().ConfigureAwait(false);
+    }
+}
