@@ -95,6 +95,8 @@ demo() {
   local t0 t1 file cid out sha_in sha_out
   file=$(demo_file)
   [[ -f "$file" ]] || die "no demo file found (set SWARM_FILE)"
+  # A fresh swarm: blocks left by an earlier run would turn the fetch into a local read.
+  rm -rf "$state"/node-*
   t0=$(now_ms); up 21; t1=$(now_ms)
   log "start-up of 21 daemons: $(( t1 - t0 )) ms"
 
