@@ -44,6 +44,7 @@ public sealed class KademliaNode : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly Dictionary<NodeId, Publication> _published = [];
     private readonly Dictionary<NodeId, Publication> _provided = [];
+    private readonly Dictionary<NodeId, long> _lastStoredHere = [];
     private readonly CancellationTokenSource _shutdown = new();
     private Task? _maintenance;
     private long _lastReplication;
@@ -113,7 +114,7 @@ public sealed class KademliaNode : IAsyncDisposable
 
         _lastReplication = _time.GetTimestamp();
         _transport.Start(OnDatagram);
-        _maintenance = Task.Run(() => MaintenanceLoopAsync(_shutdown.Token), CancellationToken.None);
+        _maintenance = Spawn(() => MaintenanceLoopAsync(_shutdown.Token));
         NodeLog.Started(_logger, Id, LocalContact.EndPoint);
     }
 
@@ -386,7 +387,8 @@ public sealed class KademliaNode : IAsyncDisposable
             return;
         }
 
-        await _shutdown.CancelAsync().ConfigureAwait(false);
+        // Synchronous: cancellation callbacks run here, on the caller's thread (the simulation's, in a simulation).
+        _shutdown.Cancel();
         foreach (var pending in _pending.Values)
         {
             pending.Complete(null);
@@ -628,6 +630,10 @@ public sealed class KademliaNode : IAsyncDisposable
             if (status != StoreStatus.Ok)
             {
                 NodeLog.Refused(_logger, "STORE", remote, status.ToString());
+            }
+            else
+            {
+                _lastStoredHere[record.Key] = _time.GetTimestamp();
             }
 
             return status;
@@ -1009,11 +1015,13 @@ public sealed class KademliaNode : IAsyncDisposable
 
     private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+        // Task.Delay rather than PeriodicTimer: PeriodicTimer resumes its waiter asynchronously on the thread pool,
+        // which would take a simulation's maintenance off its single thread.
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                await Task.Delay(_options.MaintenanceInterval, _time, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await MaintainAsync(cancellationToken).ConfigureAwait(false);
@@ -1053,7 +1061,17 @@ public sealed class KademliaNode : IAsyncDisposable
             if (_time.GetElapsedTime(_lastReplication) >= _options.ReplicationInterval)
             {
                 _lastReplication = now;
-                replicate = _records.Snapshot().Where(r => !_published.ContainsKey(r.Key)).ToList();
+
+                // Paper §2.5: a record re-stored here within the interval was just replicated by another holder, so
+                // this node skips it; in steady state about one holder per record replicates each interval.
+                replicate = _records.Snapshot()
+                    .Where(r => !_published.ContainsKey(r.Key)
+                        && (!_lastStoredHere.TryGetValue(r.Key, out var at) || _time.GetElapsedTime(at, now) >= _options.ReplicationInterval))
+                    .ToList();
+                foreach (var key in _lastStoredHere.Keys.Where(k => _records.Get(k, nowUtc) is null).ToList())
+                {
+                    _lastStoredHere.Remove(key);
+                }
             }
         }
 
@@ -1123,7 +1141,7 @@ public sealed class KademliaNode : IAsyncDisposable
             return;
         }
 
-        var task = Task.Run(async () =>
+        var task = Spawn(async () =>
         {
             try
             {
@@ -1142,11 +1160,50 @@ public sealed class KademliaNode : IAsyncDisposable
         task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _background, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>
+    /// Starts <paramref name="work"/> from a zero-delay timer of the node's <see cref="TimeProvider"/>: on the thread
+    /// pool with the system clock, and as an event on the simulation's thread in a simulation, so that a simulated run
+    /// never leaves its thread and repeats exactly.
+    /// </summary>
+    private Task Spawn(Func<Task> work)
+    {
+        var started = new TaskCompletionSource<Task>();
+        var state = new SpawnState(work, started);
+        state.Timer = _time.CreateTimer(
+            static s =>
+            {
+                var spawn = (SpawnState)s!;
+                spawn.Timer?.Dispose();
+                try
+                {
+                    spawn.Started.TrySetResult(spawn.Work());
+                }
+                catch (Exception ex)
+                {
+                    spawn.Started.TrySetException(ex);
+                }
+            },
+            state,
+            TimeSpan.Zero,
+            Timeout.InfiniteTimeSpan);
+        return started.Task.Unwrap();
+    }
+
     /// <summary>Our own published record for <paramref name="key"/> while it lives; caller holds the lock.</summary>
     private DhtRecord? LivePublished(NodeId key) =>
         _published.TryGetValue(key, out var publication) && publication.Record!.Expires > _time.GetUtcNow() ? publication.Record : null;
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>Work to start from a timer; holds the timer so that it is not collected before it fires.</summary>
+    private sealed class SpawnState(Func<Task> work, TaskCompletionSource<Task> started)
+    {
+        public Func<Task> Work { get; } = work;
+
+        public TaskCompletionSource<Task> Started { get; } = started;
+
+        public ITimer? Timer { get; set; }
+    }
 
     /// <summary>Something this node publishes: a record (null for a provider announcement) and when it last went out.</summary>
     private sealed record Publication(DhtRecord? Record, long LastPublished);

@@ -1,0 +1,96 @@
+using System.Net;
+using Overlay.Kademlia;
+
+namespace Overlay.Testing.Simulation;
+
+/// <summary>
+/// An in-memory datagram network in virtual time: nodes attach with an address in 127.0.0.0/8 (never routed
+/// anywhere: no datagram leaves the process), datagrams arrive after the sum of both ends' access delays
+/// (<see cref="LatencyModel"/>) or are lost with probability <see cref="LossRate"/>. Deterministic from its seed.
+/// Runs on the simulation thread only.
+/// </summary>
+public sealed class InMemoryNetwork
+{
+    private const int Port = 4001;
+    private readonly Simulator _simulator;
+    private readonly LatencyModel _latency;
+    private readonly Random _random;
+    private readonly Dictionary<IPEndPoint, InMemoryTransport> _attached = [];
+    private int _nextAddress = 1;
+
+    /// <summary>Creates a network.</summary>
+    /// <param name="simulator">The clock and event queue deliveries are scheduled on.</param>
+    /// <param name="latency">Link latency model.</param>
+    /// <param name="lossRate">Probability, 0..1, that a datagram is lost.</param>
+    /// <param name="seed">Seed of access delays and losses.</param>
+    public InMemoryNetwork(Simulator simulator, LatencyModel latency, double lossRate, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lossRate, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lossRate, 1);
+        _simulator = simulator;
+        _latency = latency;
+        LossRate = lossRate;
+        _random = new Random(seed);
+    }
+
+    /// <summary>Gets or sets the loss probability, 0..1 (may change during a run).</summary>
+    public double LossRate { get; set; }
+
+    /// <summary>Gets the datagrams sent.</summary>
+    public long Sent { get; private set; }
+
+    /// <summary>Gets the datagrams lost to <see cref="LossRate"/>.</summary>
+    public long Lost { get; private set; }
+
+    /// <summary>Gets the datagrams addressed to no attached node (departed or never existed).</summary>
+    public long Unreachable { get; private set; }
+
+    /// <summary>Attaches a new node: a fresh address 127.a.b.c:4001 and an access delay.</summary>
+    /// <returns>Its transport.</returns>
+    public InMemoryTransport Attach()
+    {
+        var n = _nextAddress++;
+        var address = new IPAddress([127, (byte)(n >> 16), (byte)(n >> 8), (byte)n]);
+        var transport = new InMemoryTransport(this, new IPEndPoint(address, Port), _latency.DrawAccessDelay(_random));
+        _attached.Add(transport.LocalEndPoint, transport);
+        return transport;
+    }
+
+    internal void Detach(InMemoryTransport transport) => _attached.Remove(transport.LocalEndPoint);
+
+    internal void Send(InMemoryTransport from, IPEndPoint to, ReadOnlySpan<byte> datagram)
+    {
+        Sent++;
+        if (datagram.Length > KademliaOptions.MaxDatagramBytes)
+        {
+            Lost++;
+            return;
+        }
+
+        if (LossRate > 0 && _random.NextDouble() < LossRate)
+        {
+            Lost++;
+            return;
+        }
+
+        if (!_attached.TryGetValue(to, out var destination))
+        {
+            Unreachable++;
+            return;
+        }
+
+        var copy = datagram.ToArray();
+        var source = from.LocalEndPoint;
+        _simulator.Schedule(from.AccessDelay + destination.AccessDelay, () =>
+        {
+            if (_attached.TryGetValue(to, out var stillThere) && ReferenceEquals(stillThere, destination))
+            {
+                destination.Deliver(source, copy);
+            }
+            else
+            {
+                Unreachable++;
+            }
+        });
+    }
+}
