@@ -48,6 +48,7 @@ public sealed class KademliaNode : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private Task? _maintenance;
     private long _lastReplication;
+    private long _lastSelfLookup;
     private long _received;
     private long _dropped;
     private long _served;
@@ -113,6 +114,7 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         _lastReplication = _time.GetTimestamp();
+        _lastSelfLookup = _lastReplication;
         _transport.Start(OnDatagram);
         _maintenance = Spawn(() => MaintenanceLoopAsync(_shutdown.Token));
         NodeLog.Started(_logger, Id, LocalContact.EndPoint);
@@ -141,7 +143,7 @@ public sealed class KademliaNode : IAsyncDisposable
         var reached = results.Count(r => r.Success);
         if (reached > 0)
         {
-            await FindNodeAsync(Id, cancellationToken).ConfigureAwait(false);
+            await SelfLookupAsync(cancellationToken).ConfigureAwait(false);
             await RefreshAsync(force: true, cancellationToken).ConfigureAwait(false);
         }
 
@@ -685,7 +687,9 @@ public sealed class KademliaNode : IAsyncDisposable
         {
             try
             {
-                await RequestAsync(remote, senderId, new Envelope { Ping = new PingRequest() }, _rtt.Timeout, _shutdown.Token).ConfigureAwait(false);
+                // With retries (RTO, then 2 RTO): one RTO serves all peers, so a single try would never verify a node
+                // on a slow access link, which would then stay unknown to its neighbours (seen in simulation).
+                await RequestWithRetriesAsync(remote, senderId, new Envelope { Ping = new PingRequest() }, _shutdown.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -830,8 +834,11 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <summary>
     /// The one lookup runner (go-libp2p-kad-dht query.go): <paramref name="query"/> says what to ask each peer,
     /// <paramref name="onAnswer"/> reads each answer and says when to stop early; otherwise the lookup ends when the k
-    /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). Queries are not retried: a peer that
-    /// times out is marked failed and the lookup asks another.
+    /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). Queries are not retried. A query that
+    /// passes the adaptive RTO (soft timeout) stops counting against alpha, so the lookup asks another peer meanwhile,
+    /// but a late answer is still taken; only after 3 RTO (hard timeout, within RpcTimeoutMin..RpcTimeoutMax) does the
+    /// peer count as failed (libtorrent's short and long timeouts). One RTO for all peers would otherwise fail every
+    /// peer on a long-tailed path and exclude it from results.
     /// </summary>
     private async Task<LookupResult> LookupAsync(NodeId target, Func<Envelope> query, Func<RpcResponse, bool>? onAnswer, CancellationToken cancellationToken)
     {
@@ -844,36 +851,71 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         var iterator = new ClosestPeersIterator(target, _options.BucketSize, _options.Alpha, seeds, LocalContact);
-        var inFlight = new List<Task<(NodeContact Peer, RpcResponse? Response)>>(_options.Alpha);
+        var inFlight = new List<Task<(NodeContact Peer, RpcResponse? Response)>>(_options.Alpha * 2);
+        var softTimers = new Dictionary<NodeId, (Task Delay, CancellationTokenSource Cancel)>();
         var stop = false;
-        while (!stop)
+        try
         {
-            while (iterator.TryGetNext(out var peer, out _))
+            while (!stop)
             {
-                inFlight.Add(QueryAsync(peer, query(), cancellationToken));
-            }
-
-            if (inFlight.Count == 0 || iterator.IsFinished)
-            {
-                break;
-            }
-
-            var done = await Task.WhenAny(inFlight).ConfigureAwait(false);
-            inFlight.Remove(done);
-            var (contact, response) = await done.ConfigureAwait(false);
-            if (response is null)
-            {
-                iterator.OnFailure(contact.Id);
-                lock (_gate)
+                while (iterator.TryGetNext(out var peer, out _))
                 {
-                    _table.OnFailure(contact.Id);
+                    // Soft timeout (the adaptive RTO) frees the query's slot; the hard one (3 RTO) fails the peer.
+                    var softTimeout = _rtt.Timeout;
+                    var hardTimeout = TimeSpan.FromTicks(Math.Clamp(3 * softTimeout.Ticks, _options.RpcTimeoutMin.Ticks, _options.RpcTimeoutMax.Ticks));
+                    inFlight.Add(QueryAsync(peer, query(), hardTimeout, cancellationToken));
+                    var cancel = new CancellationTokenSource();
+                    softTimers[peer.Id] = (Task.Delay(softTimeout, _time, cancel.Token), cancel);
                 }
 
-                continue;
-            }
+                if (inFlight.Count == 0 || iterator.IsFinished)
+                {
+                    break;
+                }
 
-            iterator.OnSuccess(contact.Id, CloserOf(response.Envelope));
-            stop = onAnswer?.Invoke(response) ?? false;
+                var done = await Task.WhenAny(inFlight.Concat(softTimers.Values.Select(t => t.Delay))).ConfigureAwait(false);
+                if (done is not Task<(NodeContact Peer, RpcResponse? Response)> answered)
+                {
+                    foreach (var (id, timer) in softTimers.Where(t => t.Value.Delay == done).ToList())
+                    {
+                        iterator.OnSlow(id);
+                        softTimers.Remove(id);
+                        timer.Cancel.Dispose();
+                    }
+
+                    continue;
+                }
+
+                inFlight.Remove(answered);
+                var (contact, response) = await answered.ConfigureAwait(false);
+                if (softTimers.Remove(contact.Id, out var soft))
+                {
+                    soft.Cancel.Cancel();
+                    soft.Cancel.Dispose();
+                }
+
+                if (response is null)
+                {
+                    iterator.OnFailure(contact.Id);
+                    lock (_gate)
+                    {
+                        _table.OnFailure(contact.Id);
+                    }
+
+                    continue;
+                }
+
+                iterator.OnSuccess(contact.Id, CloserOf(response.Envelope));
+                stop = onAnswer?.Invoke(response) ?? false;
+            }
+        }
+        finally
+        {
+            foreach (var (_, cancel) in softTimers.Values)
+            {
+                cancel.Cancel();
+                cancel.Dispose();
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -885,11 +927,11 @@ public sealed class KademliaNode : IAsyncDisposable
         return result;
     }
 
-    private async Task<(NodeContact, RpcResponse?)> QueryAsync(NodeContact peer, Envelope request, CancellationToken cancellationToken)
+    private async Task<(NodeContact, RpcResponse?)> QueryAsync(NodeContact peer, Envelope request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, _rtt.Timeout, cancellationToken).ConfigureAwait(false));
+            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, timeout, cancellationToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
@@ -1039,7 +1081,7 @@ public sealed class KademliaNode : IAsyncDisposable
         }
     }
 
-    /// <summary>One maintenance round: expiry, bucket refresh, republish of our records and provider records, replication.</summary>
+    /// <summary>One maintenance round: expiry, self-lookup, bucket refresh, republish of our records and provider records, replication.</summary>
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
         var nowUtc = _time.GetUtcNow();
@@ -1075,6 +1117,11 @@ public sealed class KademliaNode : IAsyncDisposable
             }
         }
 
+        if (_time.GetElapsedTime(Interlocked.Read(ref _lastSelfLookup)) >= _options.SelfLookupInterval)
+        {
+            await SelfLookupAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await RefreshAsync(force: false, cancellationToken).ConfigureAwait(false);
         foreach (var record in republish.Concat(replicate))
         {
@@ -1100,6 +1147,12 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         return due;
+    }
+
+    private Task<LookupResult> SelfLookupAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _lastSelfLookup, _time.GetTimestamp());
+        return FindNodeAsync(Id, cancellationToken);
     }
 
     /// <summary>Looks up a random ID in every bucket not looked up within the refresh interval (all of them when <paramref name="force"/>).</summary>

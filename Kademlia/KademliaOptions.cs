@@ -49,6 +49,14 @@ public sealed class KademliaOptions
     /// <summary>Gets or sets how long a k-bucket may go without a lookup in its range before it is refreshed with a lookup of a random ID in it (paper §2.3). Default 1 h; range 1 s..7 d.</summary>
     public TimeSpan BucketRefreshInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Gets or sets how often a node looks up its own ID, so that nodes that joined near it since its last lookup learn
+    /// of it (go-libp2p-kad-dht looks itself up on every routing-table refresh, every 10 min). Without it a node that
+    /// joined while the swarm was small stays unknown to its later neighbours until its hourly bucket refresh.
+    /// Default 10 min; range 1 s..7 d.
+    /// </summary>
+    public TimeSpan SelfLookupInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Gets or sets the period of the maintenance tick (expiry, refresh, republish, replication checks). Default 1 min; range 10 ms..1 h.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -87,6 +95,7 @@ public sealed class KademliaOptions
         Check(errors, nameof(RepublishInterval), RepublishInterval, TimeSpan.FromSeconds(1), RecordTtl);
         Check(errors, nameof(ReplicationInterval), ReplicationInterval, TimeSpan.FromSeconds(1), RecordTtl);
         Check(errors, nameof(BucketRefreshInterval), BucketRefreshInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
+        Check(errors, nameof(SelfLookupInterval), SelfLookupInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(7));
         Check(errors, nameof(MaintenanceInterval), MaintenanceInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         Check(errors, nameof(MaxValueBytes), MaxValueBytes, 1, DefaultMaxValueBytes);
         Check(errors, nameof(MaxRecords), MaxRecords, 1, 10_000_000);

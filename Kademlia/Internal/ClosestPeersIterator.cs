@@ -69,7 +69,7 @@ internal sealed class ClosestPeersIterator
     /// <summary>Longest chain of sequential queries among the peers queried: the lookup's hop count.</summary>
     public int MaxDepth { get; private set; }
 
-    /// <summary>Whether the k closest non-failed peers have all answered, or nothing is left to ask or wait for.</summary>
+    /// <summary>Whether the k closest non-failed peers have all answered, or nothing is left to ask or wait for (slow peers included).</summary>
     public bool IsFinished
     {
         get
@@ -126,6 +126,20 @@ internal sealed class ClosestPeersIterator
         return false;
     }
 
+    /// <summary>
+    /// Records that the query to <paramref name="id"/> passed its soft timeout: it no longer counts against alpha, so
+    /// another peer may be asked, but its answer is still taken if it comes (libtorrent's "short timeout"). A slow peer
+    /// among the k closest still holds the lookup open until it answers or fails.
+    /// </summary>
+    public void OnSlow(NodeId id)
+    {
+        if (_byId.TryGetValue(id, out var peer) && peer.State == PeerState.Waiting && !peer.Slow)
+        {
+            peer.Slow = true;
+            _waiting--;
+        }
+    }
+
     /// <summary>Records an answer from <paramref name="id"/> and the closer peers it named (depth + 1).</summary>
     public void OnSuccess(NodeId id, IEnumerable<NodeContact> closer)
     {
@@ -135,7 +149,7 @@ internal sealed class ClosestPeersIterator
         }
 
         peer.State = PeerState.Succeeded;
-        _waiting--;
+        _waiting -= peer.Slow ? 0 : 1;
         foreach (var contact in closer)
         {
             if (_byId.TryGetValue(contact.Id, out var known))
@@ -155,7 +169,7 @@ internal sealed class ClosestPeersIterator
         if (_byId.TryGetValue(id, out var peer) && peer.State == PeerState.Waiting)
         {
             peer.State = PeerState.Failed;
-            _waiting--;
+            _waiting -= peer.Slow ? 0 : 1;
             Failures++;
         }
     }
@@ -212,6 +226,9 @@ internal sealed class ClosestPeersIterator
         public int Depth { get; set; } = depth;
 
         public PeerState State { get; set; }
+
+        /// <summary>Whether the query passed its soft timeout (no longer counted in flight).</summary>
+        public bool Slow { get; set; }
     }
 
     private sealed class PeerComparer : IComparer<Peer>
