@@ -487,7 +487,11 @@ public sealed class KademliaNode : IAsyncDisposable
 
         Interlocked.Increment(ref _matched);
         var roundTrip = _time.GetElapsedTime(pending.SentAt);
-        _rtt.AddSample(roundTrip);
+        if (!pending.Retransmitted)
+        {
+            _rtt.AddSample(roundTrip);
+        }
+
         var sender = new NodeContact(senderId, remote);
         NodeContact? evictionCandidate;
         lock (_gate)
@@ -746,8 +750,13 @@ public sealed class KademliaNode : IAsyncDisposable
         _transport.Send(remote, buffer[..size]);
     }
 
-    /// <summary>Sends one request and waits for its answer; null when unanswered within <paramref name="timeout"/> or when the node stops.</summary>
-    private async Task<RpcResponse?> RequestAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends one request and waits for its answer; null when unanswered or when the node stops. Unanswered after
+    /// <paramref name="timeout"/>, the same datagram (same transaction id, so an answer to either copy counts) is sent
+    /// again up to <paramref name="retransmits"/> times, each time doubling the timeout up to RpcTimeoutMax (RFC 6298
+    /// §5.5). Round trips of retransmitted requests are not sampled (Karn's algorithm, RFC 6298 §3).
+    /// </summary>
+    private async Task<RpcResponse?> RequestAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, TimeSpan timeout, int retransmits, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
@@ -767,7 +776,12 @@ public sealed class KademliaNode : IAsyncDisposable
             }
 
             request.TransactionId = transactionId;
-            pending = new PendingRequest(transactionId, endPoint, expectedId, expectedBody, _time.GetTimestamp(), _transport.RequiresAsynchronousContinuations);
+            pending = new PendingRequest(transactionId, endPoint, expectedId, expectedBody, _time.GetTimestamp(), _transport.RequiresAsynchronousContinuations)
+            {
+                Request = request,
+                Timeout = timeout,
+                RetransmitsLeft = retransmits,
+            };
         }
         while (!_pending.TryAdd(pending.TransactionId, pending));
 
@@ -775,12 +789,7 @@ public sealed class KademliaNode : IAsyncDisposable
             static state =>
             {
                 var (node, request) = ((KademliaNode, PendingRequest))state!;
-                if (node._pending.TryRemove(request.TransactionId, out _))
-                {
-                    Interlocked.Increment(ref node._timeouts);
-                    KademliaMetrics.RpcTimeouts.Add(1);
-                    request.Complete(null);
-                }
+                node.OnRequestTimer(request);
             },
             (this, pending),
             timeout,
@@ -800,23 +809,35 @@ public sealed class KademliaNode : IAsyncDisposable
         }
     }
 
-    /// <summary>A direct RPC: the adaptive timeout, doubled on each of <see cref="KademliaOptions.RpcRetries"/> re-sends (RFC 6298 §5.5).</summary>
-    private async Task<RpcResponse?> RequestWithRetriesAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, CancellationToken cancellationToken)
+    private void OnRequestTimer(PendingRequest request)
     {
-        var timeout = _rtt.Timeout;
-        for (var attempt = 0; attempt <= _options.RpcRetries; attempt++)
+        if (!_pending.ContainsKey(request.TransactionId))
         {
-            var response = await RequestAsync(endPoint, expectedId, request, timeout, cancellationToken).ConfigureAwait(false);
-            if (response is not null || Volatile.Read(ref _disposed) != 0)
-            {
-                return response;
-            }
-
-            timeout = TimeSpan.FromTicks(Math.Min(timeout.Ticks * 2, _options.RpcTimeoutMax.Ticks));
+            return;
         }
 
-        return null;
+        if (request.RetransmitsLeft > 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            request.RetransmitsLeft--;
+            request.Retransmitted = true;
+            request.Timeout = TimeSpan.FromTicks(Math.Min(request.Timeout.Ticks * 2, _options.RpcTimeoutMax.Ticks));
+            Interlocked.Increment(ref _sent);
+            Send(request.EndPoint, request.Request);
+            request.Timer?.Change(request.Timeout, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        if (_pending.TryRemove(request.TransactionId, out _))
+        {
+            Interlocked.Increment(ref _timeouts);
+            KademliaMetrics.RpcTimeouts.Add(1);
+            request.Complete(null);
+        }
     }
+
+    /// <summary>A direct RPC (PING, STORE, ADD_PROVIDER): the adaptive timeout, and <see cref="KademliaOptions.RpcRetries"/> retransmissions.</summary>
+    private Task<RpcResponse?> RequestWithRetriesAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, CancellationToken cancellationToken) =>
+        RequestAsync(endPoint, expectedId, request, _rtt.Timeout, _options.RpcRetries, cancellationToken);
 
     private static Envelope.BodyOneofCase ResponseBodyFor(Envelope.BodyOneofCase request) => request switch
     {
@@ -836,9 +857,9 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <paramref name="onAnswer"/> reads each answer and says when to stop early; otherwise the lookup ends when the k
     /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). Queries are not retried. A query that
     /// passes the adaptive RTO (soft timeout) stops counting against alpha, so the lookup asks another peer meanwhile,
-    /// but a late answer is still taken; only after 3 RTO (hard timeout, within RpcTimeoutMin..RpcTimeoutMax) does the
-    /// peer count as failed (libtorrent's short and long timeouts). One RTO for all peers would otherwise fail every
-    /// peer on a long-tailed path and exclude it from results.
+    /// but a late answer is still taken; the query is retransmitted (RpcRetries, doubling timeout, same transaction id)
+    /// and only then does the peer count as failed (libtorrent's short and long timeouts). One RTO for all peers would
+    /// otherwise fail every peer on a long-tailed path, and one lost datagram would drop a peer from the result.
     /// </summary>
     private async Task<LookupResult> LookupAsync(NodeId target, Func<Envelope> query, Func<RpcResponse, bool>? onAnswer, CancellationToken cancellationToken)
     {
@@ -860,12 +881,12 @@ public sealed class KademliaNode : IAsyncDisposable
             {
                 while (iterator.TryGetNext(out var peer, out _))
                 {
-                    // Soft timeout (the adaptive RTO) frees the query's slot; the hard one (3 RTO) fails the peer.
+                    // The soft timeout (the adaptive RTO) frees the query's slot; the query itself is retransmitted
+                    // (RpcRetries, doubling) before the peer counts as failed.
                     var softTimeout = _rtt.Timeout;
-                    var hardTimeout = TimeSpan.FromTicks(Math.Clamp(3 * softTimeout.Ticks, _options.RpcTimeoutMin.Ticks, _options.RpcTimeoutMax.Ticks));
-                    inFlight.Add(QueryAsync(peer, query(), hardTimeout, cancellationToken));
+                    inFlight.Add(QueryAsync(peer, query(), softTimeout, cancellationToken));
                     var cancel = new CancellationTokenSource();
-                    softTimers[peer.Id] = (Task.Delay(softTimeout, _time, cancel.Token), cancel);
+                    softTimers[peer.Id] = (Delays.DelayAsync(_time, softTimeout, cancel.Token), cancel);
                 }
 
                 if (inFlight.Count == 0 || iterator.IsFinished)
@@ -931,7 +952,7 @@ public sealed class KademliaNode : IAsyncDisposable
     {
         try
         {
-            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, timeout, cancellationToken).ConfigureAwait(false));
+            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, timeout, _options.RpcRetries, cancellationToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
@@ -1057,13 +1078,13 @@ public sealed class KademliaNode : IAsyncDisposable
 
     private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
     {
-        // Task.Delay rather than PeriodicTimer: PeriodicTimer resumes its waiter asynchronously on the thread pool,
+        // A delay loop rather than PeriodicTimer: PeriodicTimer resumes its waiter asynchronously on the thread pool,
         // which would take a simulation's maintenance off its single thread.
         try
         {
             while (true)
             {
-                await Task.Delay(_options.MaintenanceInterval, _time, cancellationToken).ConfigureAwait(false);
+                await Delays.DelayAsync(_time, _options.MaintenanceInterval, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await MaintainAsync(cancellationToken).ConfigureAwait(false);

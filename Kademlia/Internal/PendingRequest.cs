@@ -41,6 +41,18 @@ internal sealed class PendingRequest
     /// <summary>Monotonic timestamp (TimeProvider ticks) of the send.</summary>
     public long SentAt { get; }
 
+    /// <summary>The request, kept to retransmit it.</summary>
+    public required Envelope Request { get; init; }
+
+    /// <summary>The current timeout (doubled at each retransmission).</summary>
+    public TimeSpan Timeout { get; set; }
+
+    /// <summary>Retransmissions left before the request times out.</summary>
+    public int RetransmitsLeft { get; set; }
+
+    /// <summary>Whether the request was sent more than once (its round trip is then ambiguous: Karn's algorithm).</summary>
+    public bool Retransmitted { get; set; }
+
     /// <summary>The timeout timer; disposed when the request completes.</summary>
     public ITimer? Timer { get; set; }
 

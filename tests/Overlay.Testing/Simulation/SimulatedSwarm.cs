@@ -99,29 +99,32 @@ public sealed class SimulatedSwarm
     /// </summary>
     /// <param name="count">Nodes to add.</param>
     /// <param name="concurrency">Joins at once.</param>
+    /// <param name="stable">Whether the new nodes never leave under churn (long-lived servers).</param>
     /// <returns>A task that completes when every new node has joined.</returns>
-    public async Task GrowAsync(int count, int concurrency = 64)
+    public async Task<List<KademliaNode>> GrowAsync(int count, int concurrency = 64, bool stable = false)
     {
-        var added = 0;
+        var added = new List<KademliaNode>(count);
         if (_live.Count == 0 && count > 0)
         {
-            AddNode();
-            added++;
+            added.Add(AddNode(stable));
         }
 
-        while (added < count)
+        while (added.Count < count)
         {
-            var wave = Math.Min(concurrency, count - added);
+            var wave = Math.Min(concurrency, count - added.Count);
             var joins = new List<Task>(wave);
             for (var i = 0; i < wave; i++)
             {
                 var contacts = BootstrapContacts();
-                joins.Add(AddNode().BootstrapAsync(contacts));
+                var node = AddNode(stable);
+                added.Add(node);
+                joins.Add(node.BootstrapAsync(contacts));
             }
 
             await Task.WhenAll(joins);
-            added += wave;
         }
+
+        return added;
     }
 
     /// <summary>
@@ -132,7 +135,7 @@ public sealed class SimulatedSwarm
     public void StartChurn(SessionModel sessions)
     {
         _sessions = sessions;
-        foreach (var member in _live.ToList())
+        foreach (var member in _live.Where(m => !m.Stable).ToList())
         {
             ScheduleDeparture(member.Node);
         }
@@ -159,7 +162,7 @@ public sealed class SimulatedSwarm
         await node.DisposeAsync();
     }
 
-    private KademliaNode AddNode()
+    private KademliaNode AddNode(bool stable = false)
     {
         var seed = new byte[32];
         Random.NextBytes(seed);
@@ -167,9 +170,9 @@ public sealed class SimulatedSwarm
         var node = new KademliaNode(NodeIdentity.FromSeed(seed), transport, _options, Simulator, NullLoggerFactory.Instance, new Random(Random.Next()));
         node.Start();
         _index[node] = _live.Count;
-        _live.Add(new Member(node, transport));
+        _live.Add(new Member(node, transport, stable));
         Joins++;
-        if (_sessions is not null)
+        if (_sessions is not null && !stable)
         {
             ScheduleDeparture(node);
         }
@@ -214,5 +217,5 @@ public sealed class SimulatedSwarm
         await AddNode().BootstrapAsync(contacts);
     }
 
-    private sealed record Member(KademliaNode Node, InMemoryTransport Transport);
+    private sealed record Member(KademliaNode Node, InMemoryTransport Transport, bool Stable);
 }

@@ -44,6 +44,9 @@ public sealed class Simulator : TimeProvider
     /// <summary>Gets how many simulator calls came from a thread other than the simulation's: zero in a correct simulation.</summary>
     public long OffThreadCalls => Interlocked.Read(ref _offThreadCalls);
 
+    /// <summary>Gets the stack of the first call from another thread, to find what left the simulation thread; null when none did.</summary>
+    public string? FirstOffThreadCall { get; private set; }
+
     /// <inheritdoc/>
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
@@ -163,9 +166,9 @@ public sealed class Simulator : TimeProvider
 
     private void CheckThread()
     {
-        if (Environment.CurrentManagedThreadId != _threadId)
+        if (Environment.CurrentManagedThreadId != _threadId && Interlocked.Increment(ref _offThreadCalls) == 1)
         {
-            Interlocked.Increment(ref _offThreadCalls);
+            FirstOffThreadCall = Environment.StackTrace;
         }
     }
 
