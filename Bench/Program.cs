@@ -1,0 +1,132 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using Overlay.Bench.Micro;
+using Overlay.Bench.Udp;
+
+namespace Overlay.Bench;
+
+/// <summary>
+/// Entry point of the benchmark executable (driven by scripts/bench.sh):
+/// <list type="bullet">
+/// <item><c>micro [--quick] [--artifacts DIR] [BenchmarkDotNet args]</c>: the BenchmarkDotNet micro suite.</item>
+/// <item><c>udp rpc --echo PATH --out FILE [--windows 64,256] [--reps 3] [--warmup 1] [--seconds 5] [--seed 7]</c>: RPC throughput against the echo baseline.</item>
+/// <item><c>udp swarm --out FILE [--nodes 1000] [--lookups 1000] [--seed 7] [--join-timeout 600] [--lookup-timeout 300]</c>: the loopback swarm.</item>
+/// </list>
+/// Exit codes: 0 success, 1 a benchmark failed, 2 usage error.
+/// </summary>
+internal static class Program
+{
+    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options]";
+
+    private static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args switch
+            {
+                ["micro", .. var rest] => RunMicro(rest),
+                ["udp", "rpc", .. var rest] => await RunRpcAsync(Options.Parse(rest)).ConfigureAwait(false),
+                ["udp", "swarm", .. var rest] => await RunSwarmAsync(Options.Parse(rest)).ConfigureAwait(false),
+                _ => Fail(2, Usage),
+            };
+        }
+        catch (FormatException ex)
+        {
+            return Fail(2, ex.Message);
+        }
+    }
+
+    private static int RunMicro(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var artifacts = "BenchmarkDotNet.Artifacts";
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--quick")
+            {
+                continue;
+            }
+
+            if (args[i] == "--artifacts" && i + 1 < args.Length)
+            {
+                artifacts = args[++i];
+                continue;
+            }
+
+            rest.Add(args[i]);
+        }
+
+        if (!rest.Contains("--filter"))
+        {
+            rest.AddRange(["--filter", "*"]);
+        }
+
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(NodeIdBenchmarks), typeof(RoutingTableBenchmarks), typeof(EnvelopeBenchmarks), typeof(HashBenchmarks)])
+            .Run([.. rest], MicroConfig.Create(quick, artifacts));
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+
+    private static async Task<int> RunRpcAsync(Options options)
+    {
+        var settings = new RpcSettings(
+            options.Required("echo"),
+            options.Get("windows", "64,256").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToList(),
+            options.Int("reps", 3),
+            TimeSpan.FromSeconds(options.Double("warmup", 1)),
+            TimeSpan.FromSeconds(options.Double("seconds", 5)),
+            options.Int("seed", 7));
+        var markdown = await RpcBenchmark.RunAsync(settings, Console.Out).ConfigureAwait(false);
+        await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> RunSwarmAsync(Options options)
+    {
+        var settings = new SwarmSettings(
+            options.Int("nodes", 1000),
+            options.Int("lookups", 1000),
+            options.Int("seed", 7),
+            TimeSpan.FromSeconds(options.Double("join-timeout", 600)),
+            TimeSpan.FromSeconds(options.Double("lookup-timeout", 300)));
+        var markdown = await SwarmBenchmark.RunAsync(settings, Console.Out).ConfigureAwait(false);
+        await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int Fail(int code, string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return code;
+    }
+
+    /// <summary>"--name value" pairs.</summary>
+    private sealed class Options
+    {
+        private readonly Dictionary<string, string> _values = [];
+
+        public static Options Parse(string[] args)
+        {
+            var options = new Options();
+            for (var i = 0; i < args.Length; i += 2)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+                {
+                    throw new FormatException($"expected --name value, got '{args[i]}'. {Usage}");
+                }
+
+                options._values[args[i][2..]] = args[i + 1];
+            }
+
+            return options;
+        }
+
+        public string Get(string name, string fallback) => _values.GetValueOrDefault(name, fallback);
+
+        public string Required(string name) => _values.TryGetValue(name, out var v) ? v : throw new FormatException($"--{name} is required. {Usage}");
+
+        public int Int(string name, int fallback) => _values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        public double Double(string name, double fallback) => _values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    }
+}
