@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Overlay.Kademlia.Internal;
@@ -706,7 +707,7 @@ public sealed class KademliaNode : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _table.Closest(target, _options.BucketSize).Select(WireCodec.ToContact).ToList();
+            return _table.ClosestEntries(target, _options.BucketSize).ConvertAll(e => e.Wire);
         }
     }
 
@@ -872,8 +873,12 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         var iterator = new ClosestPeersIterator(target, _options.BucketSize, _options.Alpha, seeds, LocalContact);
-        var inFlight = new List<Task<(NodeContact Peer, RpcResponse? Response)>>(_options.Alpha * 2);
-        var softTimers = new Dictionary<NodeId, (Task Delay, CancellationTokenSource Cancel)>();
+
+        // Answers, failures and soft timeouts arrive through one channel; its reader resumes on the writer's thread,
+        // so a simulation stays on its thread and production pays no extra hop.
+        var events = Channel.CreateUnbounded<LookupEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+        var softTimers = new Dictionary<NodeId, ITimer>();
+        var outstanding = 0;
         var stop = false;
         try
         {
@@ -884,58 +889,67 @@ public sealed class KademliaNode : IAsyncDisposable
                     // The soft timeout (the adaptive RTO) frees the query's slot; the query itself is retransmitted
                     // (RpcRetries, doubling) before the peer counts as failed.
                     var softTimeout = _rtt.Timeout;
-                    inFlight.Add(QueryAsync(peer, query(), softTimeout, cancellationToken));
-                    var cancel = new CancellationTokenSource();
-                    softTimers[peer.Id] = (Delays.DelayAsync(_time, softTimeout, cancel.Token), cancel);
+                    outstanding++;
+                    softTimers[peer.Id] = _time.CreateTimer(
+                        static state =>
+                        {
+                            var (writer, slow) = ((ChannelWriter<LookupEvent>, NodeContact))state!;
+                            writer.TryWrite(new LookupEvent(slow, null, Slow: true));
+                        },
+                        (events.Writer, peer),
+                        softTimeout,
+                        Timeout.InfiniteTimeSpan);
+                    // The continuation only writes to the channel and cannot fault; the loop reads every outcome.
+                    _ = RequestAsync(peer.EndPoint, peer.Id, query(), softTimeout, _options.RpcRetries, cancellationToken).ContinueWith(
+                        static (task, state) =>
+                        {
+                            var (writer, queried) = ((ChannelWriter<LookupEvent>, NodeContact))state!;
+                            writer.TryWrite(new LookupEvent(queried, task.IsCompletedSuccessfully ? task.Result : null, Slow: false));
+                        },
+                        (events.Writer, peer),
+                        CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously,
+                        TaskScheduler.Default);
                 }
 
-                if (inFlight.Count == 0 || iterator.IsFinished)
+                if (outstanding == 0 || iterator.IsFinished)
                 {
                     break;
                 }
 
-                var done = await Task.WhenAny(inFlight.Concat(softTimers.Values.Select(t => t.Delay))).ConfigureAwait(false);
-                if (done is not Task<(NodeContact Peer, RpcResponse? Response)> answered)
+                var next = await events.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                if (next.Slow)
                 {
-                    foreach (var (id, timer) in softTimers.Where(t => t.Value.Delay == done).ToList())
-                    {
-                        iterator.OnSlow(id);
-                        softTimers.Remove(id);
-                        timer.Cancel.Dispose();
-                    }
-
+                    iterator.OnSlow(next.Peer.Id);
                     continue;
                 }
 
-                inFlight.Remove(answered);
-                var (contact, response) = await answered.ConfigureAwait(false);
-                if (softTimers.Remove(contact.Id, out var soft))
+                outstanding--;
+                if (softTimers.Remove(next.Peer.Id, out var softTimer))
                 {
-                    soft.Cancel.Cancel();
-                    soft.Cancel.Dispose();
+                    softTimer.Dispose();
                 }
 
-                if (response is null)
+                if (next.Response is null)
                 {
-                    iterator.OnFailure(contact.Id);
+                    iterator.OnFailure(next.Peer.Id);
                     lock (_gate)
                     {
-                        _table.OnFailure(contact.Id);
+                        _table.OnFailure(next.Peer.Id);
                     }
 
                     continue;
                 }
 
-                iterator.OnSuccess(contact.Id, CloserOf(response.Envelope));
-                stop = onAnswer?.Invoke(response) ?? false;
+                iterator.OnSuccess(next.Peer.Id, CloserOf(next.Response.Envelope));
+                stop = onAnswer?.Invoke(next.Response) ?? false;
             }
         }
         finally
         {
-            foreach (var (_, cancel) in softTimers.Values)
+            foreach (var timer in softTimers.Values)
             {
-                cancel.Cancel();
-                cancel.Dispose();
+                timer.Dispose();
             }
         }
 
@@ -946,18 +960,6 @@ public sealed class KademliaNode : IAsyncDisposable
         KademliaMetrics.LookupMessages.Record(result.MessagesSent);
         NodeLog.LookupFinished(_logger, target, elapsed.TotalMilliseconds, result.MessagesSent, result.Rounds, result.Closest.Count);
         return result;
-    }
-
-    private async Task<(NodeContact, RpcResponse?)> QueryAsync(NodeContact peer, Envelope request, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (peer, await RequestAsync(peer.EndPoint, peer.Id, request, timeout, _options.RpcRetries, cancellationToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException)
-        {
-            return (peer, null);
-        }
     }
 
     private static List<NodeContact> CloserOf(Envelope envelope)
@@ -1268,6 +1270,9 @@ public sealed class KademliaNode : IAsyncDisposable
         _published.TryGetValue(key, out var publication) && publication.Record!.Expires > _time.GetUtcNow() ? publication.Record : null;
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>One event of a lookup: a query answered (Response set) or failed (null), or passed its soft timeout.</summary>
+    private readonly record struct LookupEvent(NodeContact Peer, RpcResponse? Response, bool Slow);
 
     /// <summary>Work to start from a timer; holds the timer so that it is not collected before it fires.</summary>
     private sealed class SpawnState(Func<Task> work, TaskCompletionSource<Task> started)

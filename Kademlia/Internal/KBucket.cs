@@ -20,9 +20,20 @@ internal sealed class KBucket
 }
 
 /// <summary>A contact in a k-bucket with its count of consecutive failed RPCs.</summary>
-/// <param name="Contact">The contact.</param>
-internal sealed record RoutingEntry(NodeContact Contact)
+/// <param name="contact">The contact.</param>
+internal sealed class RoutingEntry(NodeContact contact)
 {
+    private Wire.Contact? _wire;
+
+    /// <summary>Gets the contact.</summary>
+    public NodeContact Contact { get; } = contact;
+
     /// <summary>Consecutive RPC failures since the contact last answered.</summary>
     public int Failures { get; set; }
+
+    /// <summary>
+    /// Gets the contact's wire form, built once: a FIND_NODE answer carries up to k of them, and building each anew
+    /// allocated two byte arrays and a message per contact per answer. Shared by every answer; never mutated.
+    /// </summary>
+    public Wire.Contact Wire => _wire ??= WireCodec.ToContact(Contact);
 }
