@@ -46,6 +46,8 @@ public sealed class KademliaNode : IAsyncDisposable
     private readonly Dictionary<NodeId, Publication> _published = [];
     private readonly Dictionary<NodeId, Publication> _provided = [];
     private readonly Dictionary<NodeId, long> _lastStoredHere = [];
+    private readonly Dictionary<NodeId, long> _recentlyVerified = [];
+    private readonly Queue<NodeId> _verificationOrder = new();
     private readonly CancellationTokenSource _shutdown = new();
     private Task? _maintenance;
     private long _lastReplication;
@@ -668,19 +670,29 @@ public sealed class KademliaNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Verifies an unknown requester with a PING before it may enter the routing table, but only while its k-bucket
-    /// has room: into a full bucket a verified node would only reach the replacement cache, and two nodes whose
-    /// buckets are full would verify each other forever (each PING is a request from an unknown node). Nodes for full
-    /// buckets enter through answered queries and the eviction PING instead (paper §2.2).
+    /// Verifies an unknown requester with a PING before it may enter the routing table (paper §2.2: any message from a
+    /// node updates its bucket), when its bucket has room, or is full with a head not heard from for
+    /// <see cref="StaleContactAge"/>: then the answer goes to the replacement cache and triggers the PING of that head,
+    /// which is replaced if dead. Under churn this is how new nodes displace departed ones; a full bucket of fresh
+    /// contacts costs no PING. A node is verified at most once per <see cref="VerificationCooldown"/>: each verification
+    /// PING is itself a request from a node the other side may not hold, so two nodes with full buckets would otherwise
+    /// verify each other forever.
     /// </summary>
     private void ConsiderRequester(IPEndPoint remote, NodeId senderId)
     {
+        var now = _time.GetTimestamp();
         lock (_gate)
         {
-            if (!_table.HasRoomFor(senderId) || _table.Contains(senderId))
+            var worthVerifying = _table.HasRoomFor(senderId)
+                || _table.HasStaleHead(senderId, now - (long)(StaleContactAge.TotalSeconds * _time.TimestampFrequency));
+            if (!worthVerifying
+                || _table.Contains(senderId)
+                || (_recentlyVerified.TryGetValue(senderId, out var at) && _time.GetElapsedTime(at, now) < VerificationCooldown))
             {
                 return;
             }
+
+            RememberVerification(senderId, now);
         }
 
         if (_verifying.Count >= _options.MaxPendingVerifications || !_verifying.TryAdd(senderId, 0))
@@ -701,6 +713,27 @@ public sealed class KademliaNode : IAsyncDisposable
                 _verifying.TryRemove(senderId, out _);
             }
         });
+    }
+
+    /// <summary>How long a full bucket's head may go unheard before a newcomer is verified to replace it if dead: 5 min.</summary>
+    private static readonly TimeSpan StaleContactAge = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a verified requester is not verified again: 10 min.</summary>
+    private static readonly TimeSpan VerificationCooldown = TimeSpan.FromMinutes(10);
+
+    /// <summary>Records a verification; forgets the oldest past 16 × MaxPendingVerifications entries. Caller holds the lock.</summary>
+    private void RememberVerification(NodeId id, long now)
+    {
+        if (!_recentlyVerified.ContainsKey(id))
+        {
+            _verificationOrder.Enqueue(id);
+        }
+
+        _recentlyVerified[id] = now;
+        while (_verificationOrder.Count > 16 * Math.Max(1, _options.MaxPendingVerifications))
+        {
+            _recentlyVerified.Remove(_verificationOrder.Dequeue());
+        }
     }
 
     private List<Contact> ClosestContacts(NodeId target)

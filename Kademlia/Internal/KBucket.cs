@@ -31,6 +31,9 @@ internal sealed class RoutingEntry(NodeContact contact)
     /// <summary>Consecutive RPC failures since the contact last answered.</summary>
     public int Failures { get; set; }
 
+    /// <summary>Monotonic timestamp (TimeProvider ticks) of the last time the contact answered us.</summary>
+    public long LastSeen { get; set; }
+
     /// <summary>
     /// Gets the contact's wire form, built once: a FIND_NODE answer carries up to k of them, and building each anew
     /// allocated two byte arrays and a message per contact per answer. Shared by every answer; never mutated.

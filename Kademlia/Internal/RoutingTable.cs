@@ -50,13 +50,14 @@ internal sealed class RoutingTable
             }
 
             seen.Failures = 0;
+            seen.LastSeen = now;
             bucket.Contacts.Add(seen);
             return null;
         }
 
         if (bucket.Contacts.Count < _bucketSize)
         {
-            bucket.Contacts.Add(new RoutingEntry(contact));
+            bucket.Contacts.Add(new RoutingEntry(contact) { LastSeen = now });
             bucket.Replacements.RemoveAll(c => c.Id == contact.Id);
             Count++;
             return null;
@@ -130,6 +131,13 @@ internal sealed class RoutingTable
     /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
     public bool Contains(NodeId id) =>
         id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && bucket.Contacts.Exists(e => e.Contact.Id == id);
+
+    /// <summary>
+    /// Returns whether the bucket that would hold <paramref name="id"/> is full and its least-recently seen contact last
+    /// answered before <paramref name="staleBefore"/>: a newcomer there is worth verifying, since the head may be gone.
+    /// </summary>
+    public bool HasStaleHead(NodeId id, long staleBefore) =>
+        id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && bucket.Contacts.Count >= _bucketSize && bucket.Contacts[0].LastSeen < staleBefore;
 
     /// <summary>Returns whether a contact with <paramref name="id"/> could enter the table now without an eviction.</summary>
     public bool HasRoomFor(NodeId id) =>
