@@ -5,6 +5,7 @@
 #   scripts/bench.sh --quick   smoke run (~2 min): short micro job, 1 run of 1+2 s per row, 200-node swarm, 200 lookups
 #   scripts/bench.sh sim       simulation experiments (~30-40 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
 #                              loss with and without churn, 48 h durability; rewrites the Simulation section and the SVG
+#   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.
 set -euo pipefail
@@ -67,8 +68,41 @@ if [[ "${1:-}" == "sim" ]]; then
   echo "== wrote the Simulation section of $out"
   exit 0
 fi
+if [[ "${1:-}" == "daemon" ]]; then
+  # One idle daemon's RSS, and the demo (21 daemons, ~40 MB file): replaces the "## Daemon" section of RESULTS.md.
+  dotnet build -c Release --nologo -v q Node/Overlay.Node.csproj
+  work=$(mktemp -d)
+  dotnet Node/bin/Release/net10.0/overlay.dll node run --data-dir "$work/idle" --port 0 --api 127.0.0.1:0 >"$work/idle.out" 2>"$work/idle.err" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q '^overlay node' "$work/idle.out" && break; sleep 0.1; done
+  sleep 10; rss10=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+  sleep 20; rss30=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+  kill -TERM $pid; wait $pid || true
+  bash scripts/swarm.sh demo >"$work/demo.out" 2>&1
+  transfer=$(sed -n 's/^transfer time: *//p' "$work/demo.out")
+  fetched=$(grep -o 'fetched on node 20 in [0-9]* ms ([0-9]* bytes)' "$work/demo.out" | head -1)
+  sha=$(grep -c '^original sha256\|^fetched  sha256' "$work/demo.out")
+  out=Bench/RESULTS.md
+  {
+    sed '/^## Daemon/,$d' "$out" | sed '/^## Simulation/,$d'
+    echo "## Daemon (scripts/bench.sh daemon)"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs."
+    echo
+    echo "| figure | value | command |"
+    echo "|---|---|---|"
+    echo "| RSS of one idle daemon, 10 s / 30 s after start | $((rss10 / 1024)) MiB / $((rss30 / 1024)) MiB | \`overlay node run --data-dir D --port 0 --api 127.0.0.1:0\`, VmRSS from /proc |"
+    echo "| demo transfer: \`overlay get\` on node 20 of a file added on node 1 (CLI process start, provider lookup, fetch, verify, write) | $transfer ($fetched) | \`scripts/swarm.sh demo\` |"
+    echo "| SHA-256 lines printed by the demo (original and fetched, equal or the demo fails) | $sha | \`scripts/swarm.sh demo\` |"
+    echo
+    sed -n '/^## Simulation/,$p' "$out"
+  } > "$out.new" && mv "$out.new" "$out"
+  rm -rf "$work"
+  echo "== wrote the Daemon section of $out"
+  exit 0
+fi
 if [[ "${1:-}" == "--quick" ]]; then quick=1; shift; fi
-if [[ $# -gt 0 ]]; then echo "usage: scripts/bench.sh [--quick | sim]" >&2; exit 2; fi
+if [[ $# -gt 0 ]]; then echo "usage: scripts/bench.sh [--quick | sim | daemon]" >&2; exit 2; fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -129,8 +163,10 @@ out=Bench/RESULTS.md
   echo
   cat "$work/swarm.md"
   echo
-  echo "## Simulation (scripts/bench.sh sim)"
-  echo
-  echo "filled by the simulation runner"
-} > "$out"
+  # The Daemon and Simulation sections come from their own modes; keep what the last runs wrote.
+  if grep -q '^## Daemon' "$out" 2>/dev/null; then sed -n '/^## Daemon/,$p' "$out"
+  elif grep -q '^## Simulation' "$out" 2>/dev/null; then sed -n '/^## Simulation/,$p' "$out"
+  else echo "## Simulation (scripts/bench.sh sim)"; echo; echo "Not run yet: \`scripts/bench.sh sim\`."; fi
+} > "$out.new"
+mv "$out.new" "$out"
 echo "== wrote $out"
