@@ -1041,55 +1041,47 @@ public sealed class KademliaNode : IAsyncDisposable
         return (lookup, tokens);
     }
 
-    private async Task<PutResult> StoreOnClosestAsync(DhtRecord record, CancellationToken cancellationToken)
-    {
-        var (lookup, tokens) = await LookupWithTokensAsync(record.Key, cancellationToken).ConfigureAwait(false);
-        var writes = new List<Task<StoreStatus?>>();
-        foreach (var peer in lookup.Closest)
-        {
-            if (peer.Id == Id)
+    private Task<PutResult> StoreOnClosestAsync(DhtRecord record, CancellationToken cancellationToken) =>
+        WriteToClosestAsync(
+            record.Key,
+            now => _records.Put(record.WithExpiry(Min(record.Expires, now + _options.RecordTtl)), now),
+            token => new Envelope
             {
-                var now = _time.GetUtcNow();
-                lock (_gate)
-                {
-                    writes.Add(Task.FromResult<StoreStatus?>(_records.Put(record.WithExpiry(Min(record.Expires, now + _options.RecordTtl)), now)));
-                }
-            }
-            else if (tokens.TryGetValue(peer.Id, out var token))
+                Store = new StoreRequest { Key = WireCodec.ToBytes(record.Key), Record = WireCodec.ToWire(record, _time.GetUtcNow()), Token = token },
+            },
+            cancellationToken);
+
+    private Task<PutResult> AnnounceProviderAsync(NodeId key, CancellationToken cancellationToken) =>
+        WriteToClosestAsync(
+            key,
+            now => _providers.Add(new ProviderRecord(key, Id, LocalContact.EndPoint, now + _options.RecordTtl), now) ? StoreStatus.Ok : StoreStatus.Full,
+            token => new Envelope
             {
-                writes.Add(WriteAsync(peer, new Envelope
-                {
-                    Store = new StoreRequest { Key = WireCodec.ToBytes(record.Key), Record = WireCodec.ToWire(record, _time.GetUtcNow()), Token = token },
-                }, cancellationToken));
-            }
-        }
+                AddProvider = new AddProviderRequest { Key = WireCodec.ToBytes(key), Token = token, TtlSeconds = (uint)_options.RecordTtl.TotalSeconds },
+            },
+            cancellationToken);
 
-        var statuses = await Task.WhenAll(writes).ConfigureAwait(false);
-        return new PutResult(record.Key, statuses.Count(s => s == StoreStatus.Ok), statuses.Count(s => s is { } v && v != StoreStatus.Ok), lookup);
-    }
-
-    private async Task<PutResult> AnnounceProviderAsync(NodeId key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Finds the k closest nodes to <paramref name="key"/> with their write tokens, then writes to each: locally with
+    /// <paramref name="writeLocal"/> (under the lock) when this node is among them, else with the request that
+    /// <paramref name="request"/> builds around the node's token (retransmitted per RpcRetries).
+    /// </summary>
+    private async Task<PutResult> WriteToClosestAsync(NodeId key, Func<DateTimeOffset, StoreStatus> writeLocal, Func<ByteString, Envelope> request, CancellationToken cancellationToken)
     {
         var (lookup, tokens) = await LookupWithTokensAsync(key, cancellationToken).ConfigureAwait(false);
-        var ttlSeconds = (uint)_options.RecordTtl.TotalSeconds;
         var writes = new List<Task<StoreStatus?>>();
         foreach (var peer in lookup.Closest)
         {
             if (peer.Id == Id)
             {
-                var now = _time.GetUtcNow();
                 lock (_gate)
                 {
-                    var added = _providers.Add(new ProviderRecord(key, Id, LocalContact.EndPoint, now + _options.RecordTtl), now);
-                    writes.Add(Task.FromResult<StoreStatus?>(added ? StoreStatus.Ok : StoreStatus.Full));
+                    writes.Add(Task.FromResult<StoreStatus?>(writeLocal(_time.GetUtcNow())));
                 }
             }
             else if (tokens.TryGetValue(peer.Id, out var token))
             {
-                writes.Add(WriteAsync(peer, new Envelope
-                {
-                    AddProvider = new AddProviderRequest { Key = WireCodec.ToBytes(key), Token = token, TtlSeconds = ttlSeconds },
-                }, cancellationToken));
+                writes.Add(WriteAsync(peer, request(token), cancellationToken));
             }
         }
 
