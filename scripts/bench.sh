@@ -19,9 +19,9 @@ if [[ "${1:-}" == "sim" ]]; then
   dotnet build -c Release --nologo -v q Bench/Overlay.Bench.csproj
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  # A 128 MiB gen0 budget: the simulation allocates per datagram on one thread; the default budget spent half the
+  # A 256 MiB gen0 budget: the simulation allocates per datagram on one thread; the default budget spent half the
   # time in GC (dotnet-trace). It changes wall times only, never a simulated figure.
-  export DOTNET_GCgen0size=0x8000000
+  export DOTNET_GCgen0size=0x10000000
   bench=(dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll)
   lookups_cmd=(sim lookups --nodes "$sizes" --lookups 1000 --seed 7)
   loss_cmd=(sim loss --nodes 2000 --loss 0.01,0.05,0.10 --lookups 500 --seed 7)

@@ -43,13 +43,15 @@ internal static class WireCodec
             return false;
         }
 
-        endPoint = new IPEndPoint(new IPAddress(ip.Span), (int)port);
+        // An IPv4-mapped IPv6 address is kept as IPv4, so one node has one address form (see Normalize).
+        var address = new IPAddress(ip.Span);
+        endPoint = new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, (int)port);
         return true;
     }
 
-    public static List<NodeContact> FromContacts(IEnumerable<Contact> contacts)
+    public static List<NodeContact> FromContacts(IReadOnlyCollection<Contact> contacts)
     {
-        var result = new List<NodeContact>();
+        var result = new List<NodeContact>(contacts.Count);
         foreach (var contact in contacts)
         {
             if (TryFromContact(contact, out var c))
