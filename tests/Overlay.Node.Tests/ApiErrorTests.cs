@@ -51,12 +51,12 @@ public sealed class ApiErrorTests
     {
         var context = NewContext();
 
-        await ApiErrorHandler.InvokeAsync(context, _ => throw new NotImplementedException("stub"), NullLogger.Instance);
+        await ApiErrorHandler.InvokeAsync(context, _ => throw new InvalidOperationException("unexpected failure"), NullLogger.Instance);
 
         Assert.Equal(500, context.Response.StatusCode);
         var body = ReadBody(context);
         Assert.Equal("internal", body.GetProperty("code").GetString());
-        Assert.Contains("NotImplementedException: stub", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("InvalidOperationException: unexpected failure", body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
