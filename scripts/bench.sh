@@ -26,9 +26,16 @@ if [[ "${1:-}" == "sim" ]]; then
   lookups_cmd=(sim lookups --nodes "$sizes" --lookups 1000 --seed 7)
   loss_cmd=(sim loss --nodes 2000 --loss 0.01,0.05,0.10 --lookups 500 --seed 7)
   churn_cmd=(sim churn --nodes 1000 --hours 48 --loss 0.05 --session-hours 1 --records 200 --providers 20 --lookups-per-hour 25 --republish-hours 22,0.5 --seed 7)
-  "${bench[@]}" "${lookups_cmd[@]}" --out "$work/lookups.md" --svg Bench/lookups-vs-n.svg
-  "${bench[@]}" "${loss_cmd[@]}" --out "$work/loss.md"
-  "${bench[@]}" "${churn_cmd[@]}" --out "$work/churn.md"
+  # SIM_RESULTS_DIR: write the section from outputs of these same commands run earlier (lookups.md, loss.md,
+  # churn.md there; the SVG already in Bench/), e.g. when the experiments ran in parallel processes.
+  # SIM_NOTE: a line printed under the lookups table (e.g. which sizes did not finish).
+  if [[ -n "${SIM_RESULTS_DIR:-}" ]]; then
+    cp "$SIM_RESULTS_DIR"/lookups.md "$SIM_RESULTS_DIR"/loss.md "$SIM_RESULTS_DIR"/churn.md "$work"/
+  else
+    "${bench[@]}" "${lookups_cmd[@]}" --out "$work/lookups.md" --svg Bench/lookups-vs-n.svg
+    "${bench[@]}" "${loss_cmd[@]}" --out "$work/loss.md"
+    "${bench[@]}" "${churn_cmd[@]}" --out "$work/churn.md"
+  fi
   out=Bench/RESULTS.md
   head=$(sed '/^## Simulation/,$d' "$out")
   {
@@ -46,8 +53,8 @@ if [[ "${1:-}" == "sim" ]]; then
     echo "Command: \`dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll ${lookups_cmd[*]}\`"
     echo
     cat "$work/lookups.md"
-    echo
-    echo "![lookup rounds and latency against N](lookups-vs-n.svg)"
+    if [[ -n "${SIM_NOTE:-}" ]]; then echo; echo "$SIM_NOTE"; fi
+    if [[ -f Bench/lookups-vs-n.svg ]]; then echo; echo "![lookup rounds and latency against N](lookups-vs-n.svg)"; fi
     echo
     echo "### Loss, without and with churn (median session 1 h)"
     echo
