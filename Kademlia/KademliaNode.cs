@@ -161,8 +161,8 @@ public sealed class KademliaNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends PING to <paramref name="endPoint"/>, re-sent up to <see cref="KademliaOptions.RpcRetries"/> times with a
-    /// doubled timeout (RFC 6298 §5.5). A node that answers enters the routing table.
+    /// Sends PING to <paramref name="endPoint"/>, re-sent up to <see cref="KademliaOptions.RpcRetries"/> times, one
+    /// adaptive timeout apart. A node that answers enters the routing table.
     /// </summary>
     /// <param name="endPoint">The node's UDP endpoint.</param>
     /// <param name="cancellationToken">Cancels the PING.</param>
@@ -790,9 +790,12 @@ public sealed class KademliaNode : IAsyncDisposable
 
     /// <summary>
     /// Sends one request and waits for its answer; null when unanswered or when the node stops. Unanswered after
-    /// <paramref name="timeout"/>, the same datagram (same transaction id, so an answer to either copy counts) is sent
-    /// again up to <paramref name="retransmits"/> times, each time doubling the timeout up to RpcTimeoutMax (RFC 6298
-    /// §5.5). Round trips of retransmitted requests are not sampled (Karn's algorithm, RFC 6298 §3).
+    /// <paramref name="timeout"/>, the same datagram (same transaction id, so an answer to any copy counts) is sent
+    /// again, up to <paramref name="retransmits"/> times, one <paramref name="timeout"/> apart; the request fails
+    /// (1 + <paramref name="retransmits"/>) × <paramref name="timeout"/> after the first copy. Not RFC 6298 §5.5's
+    /// doubling: one datagram per peer per timeout adds no congestion worth backing off from, and the same deadline
+    /// with one more copy is what makes lookups survive 5 % loss (ARCHITECTURE.md, "Timeouts and retransmission").
+    /// Round trips of retransmitted requests are not sampled (Karn's algorithm, RFC 6298 §3).
     /// </summary>
     private async Task<RpcResponse?> RequestAsync(IPEndPoint endPoint, NodeId? expectedId, Envelope request, TimeSpan timeout, int retransmits, CancellationToken cancellationToken)
     {
@@ -858,7 +861,6 @@ public sealed class KademliaNode : IAsyncDisposable
         {
             request.RetransmitsLeft--;
             request.Retransmitted = true;
-            request.Timeout = TimeSpan.FromTicks(Math.Min(request.Timeout.Ticks * 2, _options.RpcTimeoutMax.Ticks));
             Interlocked.Increment(ref _sent);
             Send(request.EndPoint, request.Request);
             request.Timer?.Change(request.Timeout, Timeout.InfiniteTimeSpan);
@@ -893,9 +895,9 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <summary>
     /// The one lookup runner (go-libp2p-kad-dht query.go): <paramref name="query"/> says what to ask each peer,
     /// <paramref name="onAnswer"/> reads each answer and says when to stop early; otherwise the lookup ends when the k
-    /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). Queries are not retried. A query that
+    /// closest peers seen have all answered (<see cref="ClosestPeersIterator"/>). A peer that failed is not asked again. A query that
     /// passes the adaptive RTO (soft timeout) stops counting against alpha, so the lookup asks another peer meanwhile,
-    /// but a late answer is still taken; the query is retransmitted (RpcRetries, doubling timeout, same transaction id)
+    /// but a late answer is still taken; the query is retransmitted (RpcRetries, one RTO apart, same transaction id)
     /// and only then does the peer count as failed (libtorrent's short and long timeouts). One RTO for all peers would
     /// otherwise fail every peer on a long-tailed path, and one lost datagram would drop a peer from the result.
     /// </summary>
@@ -924,7 +926,7 @@ public sealed class KademliaNode : IAsyncDisposable
                 while (iterator.TryGetNext(out var peer, out _))
                 {
                     // The soft timeout (the adaptive RTO) frees the query's slot; the query itself is retransmitted
-                    // (RpcRetries, doubling) before the peer counts as failed.
+                    // (RpcRetries, one RTO apart) before the peer counts as failed.
                     var softTimeout = _rtt.Timeout;
                     outstanding++;
                     softTimers[peer.Id] = _time.CreateTimer(

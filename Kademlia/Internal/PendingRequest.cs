@@ -44,8 +44,8 @@ internal sealed class PendingRequest
     /// <summary>The request, kept to retransmit it.</summary>
     public required Envelope Request { get; init; }
 
-    /// <summary>The current timeout (doubled at each retransmission).</summary>
-    public TimeSpan Timeout { get; set; }
+    /// <summary>The wait for an answer after each copy is sent (the adaptive timeout when the request started).</summary>
+    public TimeSpan Timeout { get; init; }
 
     /// <summary>Retransmissions left before the request times out.</summary>
     public int RetransmitsLeft { get; set; }
