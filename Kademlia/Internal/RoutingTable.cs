@@ -14,6 +14,10 @@ internal sealed class RoutingTable
     private readonly KBucket?[] _buckets = new KBucket?[NodeId.Bits];
     private readonly int _bucketSize;
 
+    // Reused by every Closest call (access is serialised): a node answers each FIND_NODE with one, and fresh arrays
+    // per call were 8 % of a simulation's allocations.
+    private BestContacts? _best;
+
     public RoutingTable(NodeId self, int bucketSize)
     {
         Self = self;
@@ -161,7 +165,8 @@ internal sealed class RoutingTable
             return [];
         }
 
-        var best = new BestContacts(capacity);
+        var best = _best is { MaxCapacity: var max } && max >= capacity ? _best : (_best = new BestContacts(Math.Max(capacity, _bucketSize)));
+        best.Reset(capacity);
         var i = Self.CommonPrefixLength(target);
         for (var j = i; j < NodeId.Bits; j++)
         {
@@ -256,12 +261,22 @@ internal sealed class RoutingTable
     }
 
     /// <summary>The best contacts seen so far, ascending distance, at most the capacity given.</summary>
-    private sealed class BestContacts(int capacity)
+    /// <summary>The best contacts seen so far, sorted by distance, at most <see cref="Reset"/>'s capacity.</summary>
+    private sealed class BestContacts(int maxCapacity)
     {
-        private readonly XorDistance[] _distances = new XorDistance[capacity];
-        private readonly RoutingEntry[] _contacts = new RoutingEntry[capacity];
+        private readonly XorDistance[] _distances = new XorDistance[maxCapacity];
+        private readonly RoutingEntry?[] _contacts = new RoutingEntry?[maxCapacity];
+        private int _capacity;
+
+        public int MaxCapacity => _distances.Length;
 
         public int Length { get; private set; }
+
+        public void Reset(int capacity)
+        {
+            _capacity = capacity;
+            Length = 0;
+        }
 
         public void OfferAll(KBucket? bucket, NodeId target)
         {
@@ -281,21 +296,23 @@ internal sealed class RoutingTable
             var result = new List<RoutingEntry>(Length);
             for (var n = 0; n < Length; n++)
             {
-                result.Add(_contacts[n]);
+                result.Add(_contacts[n]!);
             }
 
+            // Holds no entry between calls, so an evicted one can be collected.
+            Array.Clear(_contacts, 0, Length);
             return result;
         }
 
         private void Offer(XorDistance distance, RoutingEntry contact)
         {
-            if (Length == _distances.Length && distance >= _distances[Length - 1])
+            if (Length == _capacity && distance >= _distances[Length - 1])
             {
                 return;
             }
 
             // Insertion into the sorted prefix; when full, the farthest falls off the end.
-            var j = Length < _distances.Length ? Length++ : Length - 1;
+            var j = Length < _capacity ? Length++ : Length - 1;
             while (j > 0 && _distances[j - 1] > distance)
             {
                 _distances[j] = _distances[j - 1];

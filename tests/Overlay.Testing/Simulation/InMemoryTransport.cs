@@ -60,5 +60,5 @@ public sealed class InMemoryTransport : IMessageTransport
         return ValueTask.CompletedTask;
     }
 
-    internal void Deliver(IPEndPoint source, byte[] datagram) => _handler?.Invoke(source, datagram);
+    internal void Deliver(IPEndPoint source, ReadOnlySpan<byte> datagram) => _handler?.Invoke(source, datagram);
 }
