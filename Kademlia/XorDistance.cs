@@ -21,6 +21,24 @@ public readonly record struct XorDistance : IComparable<XorDistance>
     /// <summary>Gets whether the distance is zero (the two IDs are equal).</summary>
     public bool IsZero => (_w0 | _w1 | _w2 | _w3) == 0;
 
+    /// <summary>Returns bit <paramref name="index"/> of the distance, 0 = the most significant of the 256.</summary>
+    /// <param name="index">0..255.</param>
+    /// <returns>Whether the two IDs differ in that bit.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside 0..255.</exception>
+    public bool IsBitSet(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, 256);
+        var word = (index >> 6) switch
+        {
+            0 => _w0,
+            1 => _w1,
+            2 => _w2,
+            _ => _w3,
+        };
+        return ((word >> (63 - (index & 63))) & 1) != 0;
+    }
+
     /// <summary>Gets the number of leading zero bits, 0..256: the common prefix length of the two IDs.</summary>
     public int LeadingZeroCount =>
         _w0 != 0 ? BitOperations.LeadingZeroCount(_w0)

@@ -235,4 +235,24 @@ public sealed class NodeIdTests
         Assert.Equal(Convert.ToHexStringLower(expected), x.DistanceTo(y).ToString());
         Assert.Equal(256, x.DistanceTo(x).LeadingZeroCount);
     }
+
+    [Fact]
+    public void XorDistance_IsBitSet_MatchesTheBytesOfTheXor_MostSignificantFirst()
+    {
+        var random = new Random(Seed + 6);
+        for (var i = 0; i < 20; i++)
+        {
+            var x = NodeId.Random(random);
+            var y = NodeId.Random(random);
+            var xor = x.ToArray().Zip(y.ToArray(), (a, b) => (byte)(a ^ b)).ToArray();
+            var distance = x.DistanceTo(y);
+            for (var bit = 0; bit < NodeId.Bits; bit++)
+            {
+                Assert.Equal((xor[bit / 8] & (0x80 >> (bit % 8))) != 0, distance.IsBitSet(bit));
+            }
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => default(XorDistance).IsBitSet(256));
+        Assert.Throws<ArgumentOutOfRangeException>(() => default(XorDistance).IsBitSet(-1));
+    }
 }
