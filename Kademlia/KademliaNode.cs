@@ -600,8 +600,7 @@ public sealed class KademliaNode : IAsyncDisposable
         response.Version = WireCodec.ProtocolVersion;
         response.TransactionId = request.TransactionId;
         response.SenderId = WireCodec.ToBytes(Id);
-        FitToDatagram(response);
-        Send(remote, response);
+        Send(remote, response, FitToDatagram(response));
         ConsiderRequester(remote, senderId);
     }
 
@@ -748,8 +747,11 @@ public sealed class KademliaNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Trims the farthest contacts, then the last providers, until the envelope fits one datagram.</summary>
-    private static void FitToDatagram(Envelope envelope)
+    /// <summary>
+    /// Trims the farthest contacts, then the last providers, until the envelope fits one datagram; returns its encoded
+    /// size in bytes (Google.Protobuf does not cache sizes, and computing one walks every contact).
+    /// </summary>
+    private static int FitToDatagram(Envelope envelope)
     {
         var closer = envelope.BodyCase switch
         {
@@ -758,16 +760,21 @@ public sealed class KademliaNode : IAsyncDisposable
             Envelope.BodyOneofCase.Providers => envelope.Providers.Closer,
             _ => null,
         };
-        while (envelope.CalculateSize() > KademliaOptions.MaxDatagramBytes && closer is { Count: > 0 })
+        var size = envelope.CalculateSize();
+        while (size > KademliaOptions.MaxDatagramBytes && closer is { Count: > 0 })
         {
             closer.RemoveAt(closer.Count - 1);
+            size = envelope.CalculateSize();
         }
 
         var providers = envelope.BodyCase == Envelope.BodyOneofCase.Providers ? envelope.Providers.Providers : null;
-        while (envelope.CalculateSize() > KademliaOptions.MaxDatagramBytes && providers is { Count: > 0 })
+        while (size > KademliaOptions.MaxDatagramBytes && providers is { Count: > 0 })
         {
             providers.RemoveAt(providers.Count - 1);
+            size = envelope.CalculateSize();
         }
+
+        return size;
     }
 
     private void Drop(IPEndPoint remote, string reason)
@@ -779,9 +786,10 @@ public sealed class KademliaNode : IAsyncDisposable
 
     // ----- Requesting -----
 
-    private void Send(IPEndPoint remote, Envelope envelope)
+    private void Send(IPEndPoint remote, Envelope envelope) => Send(remote, envelope, envelope.CalculateSize());
+
+    private void Send(IPEndPoint remote, Envelope envelope, int size)
     {
-        var size = envelope.CalculateSize();
         Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
         Debug.Assert(size <= buffer.Length, "envelopes are fitted to one datagram before sending");
         envelope.WriteTo(buffer[..size]);

@@ -44,7 +44,7 @@ internal sealed class RoutingTable
 
         var index = Self.CommonPrefixLength(contact.Id);
         var bucket = _buckets[index] ??= NewBucket(index, now);
-        var position = bucket.Contacts.FindIndex(e => e.Contact.Id == contact.Id);
+        var position = IndexOf(bucket.Contacts, contact.Id);
         if (position >= 0)
         {
             // Seen again: to the tail (most recently seen). The entry, and its cached wire form, is kept unless the
@@ -91,7 +91,7 @@ internal sealed class RoutingTable
         }
 
         bucket.EvictionPingPending = false;
-        var position = bucket.Contacts.FindIndex(e => e.Contact.Id == head.Id);
+        var position = IndexOf(bucket.Contacts, head.Id);
         if (position < 0)
         {
             return;
@@ -121,7 +121,7 @@ internal sealed class RoutingTable
         }
 
         var bucket = _buckets[Self.CommonPrefixLength(id)];
-        var position = bucket?.Contacts.FindIndex(e => e.Contact.Id == id) ?? -1;
+        var position = bucket is null ? -1 : IndexOf(bucket.Contacts, id);
         if (bucket is null || position < 0)
         {
             return;
@@ -137,7 +137,7 @@ internal sealed class RoutingTable
 
     /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
     public bool Contains(NodeId id) =>
-        id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && bucket.Contacts.Exists(e => e.Contact.Id == id);
+        id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && IndexOf(bucket.Contacts, id) >= 0;
 
     /// <summary>
     /// Returns whether the bucket that would hold <paramref name="id"/> is full and its least-recently seen contact last
@@ -191,6 +191,20 @@ internal sealed class RoutingTable
         }
 
         return best.ToList();
+    }
+
+    // A plain loop: FindIndex with a lambda allocated a closure on every answer a node received.
+    private static int IndexOf(List<RoutingEntry> entries, NodeId id)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Contact.Id == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private KBucket NewBucket(int index, long now)
