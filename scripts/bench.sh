@@ -3,7 +3,7 @@
 #   scripts/bench.sh           full run: micro suite (~3 min), UDP RPC vs echo (3 runs of 1+5 s per row, ~3 min),
 #                              1,000-node loopback swarm (join ~1 min + 1,000 lookups)
 #   scripts/bench.sh --quick   smoke run (~2 min): short micro job, 1 run of 1+2 s per row, 200-node swarm, 200 lookups
-#   scripts/bench.sh sim       simulation experiments (~30-40 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
+#   scripts/bench.sh sim       simulation experiments (~75 min, of which the 50,000-node run ~45 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
 #                              loss with and without churn, 48 h durability; rewrites the Simulation section and the SVG
 #   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
@@ -13,7 +13,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 quick=0
 if [[ "${1:-}" == "sim" ]]; then
-  # Simulation experiments (virtual time; ~30-40 min on 2 cores): replaces the "## Simulation" section of RESULTS.md.
+  # Simulation experiments (virtual time; ~75 min on 2 cores): replaces the "## Simulation" section of RESULTS.md.
   shift
   sizes=${SIM_SIZES:-1000,10000,50000}
   dotnet build -c Release --nologo -v q Bench/Overlay.Bench.csproj
