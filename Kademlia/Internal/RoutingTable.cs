@@ -120,9 +120,13 @@ internal sealed class RoutingTable
             return;
         }
 
-        var bucket = _buckets[Self.CommonPrefixLength(id)];
-        var position = bucket is null ? -1 : IndexOf(bucket.Contacts, id);
-        if (bucket is null || position < 0)
+        if (_buckets[Self.CommonPrefixLength(id)] is not { } bucket)
+        {
+            return;
+        }
+
+        var position = IndexOf(bucket.Contacts, id);
+        if (position < 0)
         {
             return;
         }
@@ -292,7 +296,6 @@ internal sealed class RoutingTable
         }
     }
 
-    /// <summary>The best contacts seen so far, ascending distance, at most the capacity given.</summary>
     /// <summary>The best contacts seen so far, sorted by distance, at most <see cref="Reset"/>'s capacity.</summary>
     private sealed class BestContacts(int maxCapacity)
     {

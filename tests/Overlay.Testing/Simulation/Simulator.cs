@@ -75,7 +75,7 @@ public sealed class Simulator : TimeProvider
     {
         ArgumentNullException.ThrowIfNull(action);
         CheckThread();
-        Enqueue(_now + Math.Max(0, delay.Ticks), new Event(action, null, null, null, 0));
+        Enqueue(_now + Math.Max(0, delay.Ticks), new Event(static state => ((Action)state)(), action, null, 0));
     }
 
     /// <summary>
@@ -88,7 +88,7 @@ public sealed class Simulator : TimeProvider
     internal void Schedule(TimeSpan delay, Action<object> callback, object state)
     {
         CheckThread();
-        Enqueue(_now + Math.Max(0, delay.Ticks), new Event(null, callback, state, null, 0));
+        Enqueue(_now + Math.Max(0, delay.Ticks), new Event(callback, state, null, 0));
     }
 
     /// <summary>
@@ -166,13 +166,9 @@ public sealed class Simulator : TimeProvider
             {
                 timer.Fire(next.Version);
             }
-            else if (next.Callback is { } callback)
-            {
-                callback(next.State!);
-            }
             else
             {
-                next.Action!();
+                next.Callback!(next.State!);
             }
         }
 
@@ -189,7 +185,7 @@ public sealed class Simulator : TimeProvider
         }
     }
 
-    private readonly record struct Event(Action? Action, Action<object>? Callback, object? State, SimulatedTimer? Timer, int Version);
+    private readonly record struct Event(Action<object>? Callback, object? State, SimulatedTimer? Timer, int Version);
 
     /// <summary>A timer of virtual time: each arming gets a version, so a changed or disposed timer's old events do nothing.</summary>
     private sealed class SimulatedTimer(Simulator simulator, TimerCallback callback, object? state) : ITimer
@@ -210,7 +206,7 @@ public sealed class Simulator : TimeProvider
             _period = period;
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
-                simulator.Enqueue(simulator._now + Math.Max(0, dueTime.Ticks), new Event(null, null, null, this, _version));
+                simulator.Enqueue(simulator._now + Math.Max(0, dueTime.Ticks), new Event(null, null, this, _version));
             }
 
             return true;
@@ -225,7 +221,7 @@ public sealed class Simulator : TimeProvider
 
             if (_period != Timeout.InfiniteTimeSpan && _period > TimeSpan.Zero)
             {
-                simulator.Enqueue(simulator._now + _period.Ticks, new Event(null, null, null, this, _version));
+                simulator.Enqueue(simulator._now + _period.Ticks, new Event(null, null, this, _version));
             }
 
             callback(state);
