@@ -15,4 +15,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Datagram handler failed for a datagram from {Endpoint}")]
     public static partial void HandlerFailed(ILogger logger, IPEndPoint endpoint, Exception exception);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "recvmmsg/sendmmsg unavailable ({Reason}); receiving one datagram per call")]
+    public static partial void BatchingUnavailable(ILogger logger, string reason);
 }

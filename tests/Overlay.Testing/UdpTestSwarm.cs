@@ -25,6 +25,12 @@ public sealed class UdpTestSwarm : IAsyncDisposable
     /// <summary>Gets the nodes, index 0 = the bootstrap contact; stopped nodes stay at their index.</summary>
     public IReadOnlyList<KademliaNode> Nodes => _members.Select(m => m.Node).ToList();
 
+    /// <summary>Gets the UDP transport of node <paramref name="index"/> (for its system-call counters).</summary>
+    /// <param name="index">Node index, 0..count − 1.</param>
+    /// <returns>The transport.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">No node has that index.</exception>
+    public UdpMessageTransport TransportOf(int index) => _members[index].Transport;
+
     /// <summary>Gets the indices of nodes still running.</summary>
     public IEnumerable<int> Running => Enumerable.Range(0, _members.Count).Where(i => !_stopped.Contains(i));
 

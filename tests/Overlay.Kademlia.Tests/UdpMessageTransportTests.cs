@@ -1,0 +1,226 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Overlay.Kademlia.Internal;
+
+namespace Overlay.Kademlia.Tests;
+
+/// <summary>
+/// <see cref="UdpMessageTransport"/> on real loopback sockets, talking to a plain <see cref="Socket"/>. Datagrams are
+/// queued in the transport's socket before <see cref="UdpMessageTransport.Start"/>, so the batches the receive thread
+/// sees are fixed by the test, not by timing (a loopback <c>sendto</c> has queued the datagram when it returns).
+/// </summary>
+public sealed class UdpMessageTransportTests
+{
+    private const int ReceiveBufferBytes = 4 * 1024 * 1024;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    public static TheoryData<bool> Loops => LinuxSockets.IsSupported ? new() { true, false } : new() { false };
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task QueuedDatagrams_AreDeliveredWithTheirSource_AndEveryAnswerArrives(bool batched)
+    {
+        await using var transport = Bind(IPAddress.Loopback, batched);
+        using var client = NewClient(IPAddress.Loopback);
+        const int count = 50;
+        for (var i = 0; i < count; i++)
+        {
+            client.SendTo(Payload(i, 40 + i), transport.LocalEndPoint);
+        }
+
+        var sources = new ConcurrentBag<IPEndPoint>();
+        transport.Start((remote, datagram) =>
+        {
+            sources.Add(remote);
+            var answer = datagram.ToArray();
+            Array.Reverse(answer);
+            transport.Send(remote, answer);
+        });
+
+        var answers = ReceiveAll(client, count);
+        // Each answer is its request reversed, so its last four bytes are the index, little-endian.
+        Assert.Equal(Enumerable.Range(0, count), answers.Select(a => BinaryPrimitives.ReadInt32LittleEndian(a.AsSpan(a.Length - 4))).Order());
+        Assert.All(answers, a => Assert.Equal(40 + BinaryPrimitives.ReadInt32LittleEndian(a.AsSpan(a.Length - 4)), a.Length));
+        Assert.All(sources, s => Assert.Equal(client.LocalEndPoint, s));
+        if (batched)
+        {
+            // 50 queued datagrams; each full batch doubles the next (4, 8, 16, then 22 of 32): four recvmmsg calls and
+            // four sendmmsg calls for all of them.
+            Assert.Equal(4, transport.ReceiveCalls);
+            Assert.Equal(4, transport.SendCalls);
+        }
+        else
+        {
+            Assert.Equal(count, transport.ReceiveCalls);
+            Assert.Equal(count, transport.SendCalls);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task DatagramOverTheLimit_IsDroppedAndCounted_OneAtTheLimitIsDelivered(bool batched)
+    {
+        await using var transport = Bind(IPAddress.Loopback, batched);
+        using var client = NewClient(IPAddress.Loopback);
+        client.SendTo(Payload(1, KademliaOptions.MaxDatagramBytes + 1), transport.LocalEndPoint);
+        client.SendTo(Payload(2, 9000), transport.LocalEndPoint);
+        client.SendTo(Payload(3, KademliaOptions.MaxDatagramBytes), transport.LocalEndPoint);
+        var lengths = new ConcurrentQueue<int>();
+        transport.Start((remote, datagram) =>
+        {
+            lengths.Enqueue(datagram.Length);
+            transport.Send(remote, datagram);
+        });
+
+        var answer = Assert.Single(ReceiveAll(client, 1));
+        Assert.Equal(KademliaOptions.MaxDatagramBytes, answer.Length);
+        Assert.Equal([KademliaOptions.MaxDatagramBytes], lengths);
+        Assert.Equal(2, transport.OversizedDropped);
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task AnswerToAnUnreachableFamily_IsCountedAsSendError_AndTheOtherAnswersOfTheBatchArrive(bool batched)
+    {
+        await using var transport = Bind(IPAddress.Loopback, batched);
+        using var client = NewClient(IPAddress.Loopback);
+        for (var i = 0; i < 3; i++)
+        {
+            client.SendTo(Payload(i, 8), transport.LocalEndPoint);
+        }
+
+        transport.Start((remote, datagram) =>
+        {
+            // An IPv6 destination cannot be reached from this IPv4 socket.
+            transport.Send(new IPEndPoint(IPAddress.IPv6Loopback, 9), datagram);
+            transport.Send(remote, datagram);
+        });
+
+        var answers = ReceiveAll(client, 3);
+        Assert.Equal([0, 1, 2], answers.Select(a => BinaryPrimitives.ReadInt32BigEndian(a.AsSpan(4))).Order());
+        Assert.Equal(3, transport.SendErrors);
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task Ipv6Loopback_RoundTrip_ReportsTheIpv6Source(bool batched)
+    {
+        await using var transport = Bind(IPAddress.IPv6Loopback, batched);
+        using var client = NewClient(IPAddress.IPv6Loopback);
+        client.SendTo(Payload(7, 100), transport.LocalEndPoint);
+        var sources = new ConcurrentQueue<IPEndPoint>();
+        transport.Start((remote, datagram) =>
+        {
+            sources.Enqueue(remote);
+            transport.Send(remote, datagram);
+        });
+
+        var answer = Assert.Single(ReceiveAll(client, 1));
+        Assert.Equal(Payload(7, 100), answer);
+        Assert.Equal(client.LocalEndPoint, Assert.Single(sources));
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task Dispose_WhileTheReceiveThreadWaits_ClosesTheSocket_SoItsPortCanBeBoundAgain(bool batched)
+    {
+        var transport = Bind(IPAddress.Loopback, batched);
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.Start((_, _) => received.TrySetResult());
+        using (var client = NewClient(IPAddress.Loopback))
+        {
+            // One datagram through the loop proves the thread is in its receive call when Dispose comes.
+            client.SendTo(Payload(1, 8), transport.LocalEndPoint);
+            await received.Task.WaitAsync(Bound);
+        }
+
+        var port = transport.LocalEndPoint.Port;
+        await transport.DisposeAsync().AsTask().WaitAsync(Bound);
+        transport.Send(new IPEndPoint(IPAddress.Loopback, 9), Payload(2, 8));
+
+        await using var again = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, port), ReceiveBufferBytes);
+        Assert.Equal(port, again.LocalEndPoint.Port);
+    }
+
+    [Theory]
+    [MemberData(nameof(Loops))]
+    public async Task Dispose_FromItsOwnHandler_ClosesTheSocketWhenTheLoopReturns(bool batched)
+    {
+        var transport = Bind(IPAddress.Loopback, batched);
+        var port = transport.LocalEndPoint.Port;
+        var disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        transport.Start((_, _) =>
+        {
+            transport.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            disposed.TrySetResult();
+        });
+        using (var client = NewClient(IPAddress.Loopback))
+        {
+            client.SendTo(Payload(1, 8), transport.LocalEndPoint);
+            await disposed.Task.WaitAsync(Bound);
+        }
+
+        // The socket closes just after the handler returns; bind again within the bound.
+        using var deadline = new CancellationTokenSource(Bound);
+        while (true)
+        {
+            try
+            {
+                await using var again = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, port), ReceiveBufferBytes);
+                break;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse && !deadline.IsCancellationRequested)
+            {
+                await Task.Delay(10);
+            }
+        }
+    }
+
+    [Fact]
+    public void MessageHeaderLayout_MatchesLinuxLp64()
+    {
+        // struct mmsghdr on x86-64 and arm64 Linux: struct msghdr (56 bytes) + unsigned int, padded to 64.
+        Assert.Equal(64, DatagramBatch.HeaderBytes);
+    }
+
+    /// <summary>A datagram of <paramref name="length"/> bytes: a 4-byte big-endian index, then its low byte repeated, then the index again.</summary>
+    private static byte[] Payload(int index, int length)
+    {
+        var bytes = new byte[length];
+        bytes.AsSpan().Fill((byte)index);
+        BinaryPrimitives.WriteInt32BigEndian(bytes, index);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(length - 4), index);
+        return bytes;
+    }
+
+    /// <summary>Binds a transport on <paramref name="address"/>, port 0, with the receive loop the test asks for.</summary>
+    private static UdpMessageTransport Bind(IPAddress address, bool batched)
+    {
+        var transport = UdpMessageTransport.Bind(new IPEndPoint(address, 0), ReceiveBufferBytes);
+        transport.UseBatchedCalls = batched;
+        return transport;
+    }
+
+    private static Socket NewClient(IPAddress address)
+    {
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)Bound.TotalMilliseconds };
+        socket.Bind(new IPEndPoint(address, 0));
+        return socket;
+    }
+
+    /// <summary>Receives <paramref name="count"/> datagrams; each receive waits at most <see cref="Bound"/>.</summary>
+    private static List<byte[]> ReceiveAll(Socket client, int count)
+    {
+        var buffer = new byte[64 * 1024];
+        var result = new List<byte[]>();
+        for (var i = 0; i < count; i++)
+        {
+            var length = client.Receive(buffer);
+            result.Add(buffer[..length]);
+        }
+
+        return result;
+    }
+}
