@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Overlay.Kademlia;
+using Overlay.Kademlia.Internal;
 using Overlay.Kademlia.Wire;
 
 namespace Overlay.Bench.Udp;
@@ -34,6 +35,9 @@ internal sealed record LoadResult(long Answers, double Seconds, long Lost, long 
     /// <summary>Gets or sets the share of the run's wall time the generator's thread was on a CPU.</summary>
     public double GeneratorCpu { get; init; }
 
+    /// <summary>Gets or sets the node's datagrams per receive system call during the run (warm-up included); 0 for echo runs.</summary>
+    public double ReceiveBatch { get; init; }
+
     /// <summary>Gets answers per second in the measured interval.</summary>
     public double Rate => Answers / Seconds;
 }
@@ -41,7 +45,9 @@ internal sealed record LoadResult(long Answers, double Seconds, long Lost, long 
 /// <summary>
 /// A closed-loop UDP load generator on one raw socket and one thread: keeps exactly <c>window</c> requests in
 /// flight (each answer frees its slot and the slot's next request goes out at once), matches answers by transaction
-/// id, re-sends a request on a fresh id when its answer is later than <see cref="LossTimeout"/>. The same code and the
+/// id, re-sends a request on a fresh id when its answer is later than <see cref="LossTimeout"/>. It takes answers with
+/// <c>recvmmsg</c> and sends the batch's next requests with one <c>sendmmsg</c> (the node's own Linux batching,
+/// <see cref="DatagramBatch"/>), so that one generator thread can outrun the servers it measures. The same code and the
 /// same datagrams drive the node and the C echo baseline. Every run is bounded by its warm-up plus duration.
 /// </summary>
 /// <remarks>
@@ -59,6 +65,7 @@ internal sealed class LoadGenerator : IDisposable
     public static readonly TimeSpan LossTimeout = TimeSpan.FromMilliseconds(250);
 
     private const int Templates = 256;
+    private const int ReceiveBatch = 64;
     private const int TransactionOffset = 3;
 
     private readonly Socket _socket;
@@ -103,6 +110,11 @@ internal sealed class LoadGenerator : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(window, MaxWindow);
+        if (!LinuxSockets.IsSupported)
+        {
+            throw new PlatformNotSupportedException("The load generator batches with recvmmsg/sendmmsg: 64-bit Linux only.");
+        }
+
         if (!IPAddress.IsLoopback(target.Address))
         {
             throw new ArgumentException($"Load goes to 127.0.0.1 only; got {target}.", nameof(target));
@@ -113,11 +125,12 @@ internal sealed class LoadGenerator : IDisposable
         var templates = kind == RequestKind.Ping ? _ping : _findNode;
         var expected = echo ? (kind == RequestKind.Ping ? WireScanner.Ping : WireScanner.FindNode)
             : (kind == RequestKind.Ping ? WireScanner.Pong : WireScanner.Nodes);
-        var targetAddress = target.Serialize();
         var slotIds = new uint[MaxWindow];
         var slotSent = new long[MaxWindow];
-        var buffer = new byte[2048];
-        var source = new SocketAddress(AddressFamily.InterNetwork);
+        var incoming = new DatagramBatch(ReceiveBatch, 2048);
+        var outgoing = new DatagramBatch(MaxWindow, 2048);
+        incoming.PrepareReceive();
+        var descriptor = _socket.SafeHandle.DangerousGetHandle();
         var lossTicks = (long)(LossTimeout.TotalSeconds * Stopwatch.Frequency);
         uint counter = 0;
         long answers = 0, lost = 0, late = 0, pings = 0;
@@ -131,7 +144,7 @@ internal sealed class LoadGenerator : IDisposable
             BinaryPrimitives.WriteUInt32LittleEndian(datagram.AsSpan(TransactionOffset), id);
             slotIds[slot] = id;
             slotSent[slot] = Stopwatch.GetTimestamp();
-            _socket.SendTo(datagram, SocketFlags.None, targetAddress);
+            Queue(outgoing, target, datagram, descriptor);
         }
 
         var start = Stopwatch.GetTimestamp();
@@ -142,36 +155,30 @@ internal sealed class LoadGenerator : IDisposable
             SendOn(slot);
         }
 
+        Flush(outgoing, descriptor);
         var sinceScan = 0;
         long now;
         while ((now = Stopwatch.GetTimestamp()) < end)
         {
-            int received;
-            try
+            // Blocks for the first answer at most 50 ms (SO_RCVTIMEO), then takes what else is queued.
+            var received = LinuxSockets.ReceiveMessages(descriptor, incoming.Headers, (uint)incoming.Capacity, LinuxSockets.WaitForOne, 0);
+            for (var i = 0; i < received; i++)
             {
-                received = _socket.ReceiveFrom(buffer, SocketFlags.None, source);
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-            {
-                received = -1;
-            }
-
-            if (received >= 0)
-            {
-                var datagram = buffer.AsSpan(0, received);
+                var length = incoming.ReceivedLength(i);
+                var datagram = incoming.Payload(i, Math.Min(length, incoming.SlotBytes));
                 if (!WireScanner.TryScan(datagram, out var id, out var body))
                 {
                     late++;
                 }
                 else if (!echo && body == WireScanner.Ping)
                 {
-                    AnswerPing(id, target);
+                    Queue(outgoing, target, Pong(id, target), descriptor);
                     pings++;
                 }
                 else if (body == expected && slotIds[id & (MaxWindow - 1)] == id && (id & 0x8000_0000u) != 0)
                 {
                     var slot = (int)(id & (MaxWindow - 1));
-                    answerBytes = received;
+                    answerBytes = length;
                     if (now >= measureFrom)
                     {
                         answers++;
@@ -185,7 +192,13 @@ internal sealed class LoadGenerator : IDisposable
                 }
             }
 
-            if (received < 0 || ++sinceScan >= 4096)
+            if (received > 0)
+            {
+                incoming.ResetReceived(received);
+            }
+
+            sinceScan += Math.Max(received, 0);
+            if (received <= 0 || sinceScan >= 4096)
             {
                 sinceScan = 0;
                 now = Stopwatch.GetTimestamp();
@@ -198,6 +211,8 @@ internal sealed class LoadGenerator : IDisposable
                     }
                 }
             }
+
+            Flush(outgoing, descriptor);
         }
 
         var seconds = (double)(Stopwatch.GetTimestamp() - measureFrom) / Stopwatch.Frequency;
@@ -258,16 +273,47 @@ internal sealed class LoadGenerator : IDisposable
         return bytes;
     }
 
-    private void AnswerPing(uint transactionId, IPEndPoint node)
+    private void AnswerPing(uint transactionId, IPEndPoint node) => _socket.SendTo(Pong(transactionId, node), node);
+
+    private byte[] Pong(uint transactionId, IPEndPoint node) => new Envelope
     {
-        var pong = new Envelope
+        Version = 1,
+        TransactionId = transactionId,
+        SenderId = ByteString.CopyFrom(_senderId),
+        Pong = new PingResponse { ObservedIp = ByteString.CopyFrom(node.Address.GetAddressBytes()), ObservedPort = (uint)node.Port },
+    }.ToByteArray();
+
+    /// <summary>Adds a datagram to the send batch, sending the batch first when it is full.</summary>
+    private static void Queue(DatagramBatch outgoing, IPEndPoint target, byte[] datagram, nint descriptor)
+    {
+        if (!outgoing.TryAdd(target, datagram, AddressFamily.InterNetwork))
         {
-            Version = 1,
-            TransactionId = transactionId,
-            SenderId = ByteString.CopyFrom(_senderId),
-            Pong = new PingResponse { ObservedIp = ByteString.CopyFrom(node.Address.GetAddressBytes()), ObservedPort = (uint)node.Port },
-        };
-        _socket.SendTo(pong.ToByteArray(), node);
+            Flush(outgoing, descriptor);
+            if (!outgoing.TryAdd(target, datagram, AddressFamily.InterNetwork))
+            {
+                throw new InvalidOperationException($"A {datagram.Length}-byte datagram to {target} does not fit a send slot.");
+            }
+        }
+    }
+
+    /// <summary>Sends the batch with <c>sendmmsg</c>; the loopback target never refuses, so an error ends the run.</summary>
+    private static void Flush(DatagramBatch outgoing, nint descriptor)
+    {
+        var sent = 0;
+        while (sent < outgoing.Count)
+        {
+            var result = LinuxSockets.SendMessages(descriptor, outgoing.Headers + (sent * DatagramBatch.HeaderBytes), (uint)(outgoing.Count - sent), 0);
+            if (result > 0)
+            {
+                sent += result;
+            }
+            else if (LinuxSockets.LastError() is var error && error != SocketError.Interrupted)
+            {
+                throw new SocketException((int)error);
+            }
+        }
+
+        outgoing.Clear();
     }
 
     /// <summary>

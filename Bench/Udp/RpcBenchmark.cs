@@ -59,6 +59,8 @@ internal static class RpcBenchmark
                 {
                     foreach (var (name, endPoint, isEcho) in new[] { ("node", node.LocalContact.EndPoint, false), ("echo", echo.EndPoint, true) })
                     {
+                        var transport = swarm.TransportOf(0);
+                        var (receivedBefore, callsBefore) = (node.GetStatistics().DatagramsReceived, transport.ReceiveCalls);
                         var selfBefore = ThreadCpu.Snapshot();
                         var echoBefore = ThreadCpu.Snapshot(echo.ProcessId);
                         var wall = System.Diagnostics.Stopwatch.StartNew();
@@ -68,8 +70,10 @@ internal static class RpcBenchmark
                         var self = ThreadCpu.Delta(selfBefore, ThreadCpu.Snapshot());
                         var server = isEcho ? ThreadCpu.Delta(echoBefore, ThreadCpu.Snapshot(echo.ProcessId))[0].Nanoseconds : self.First(d => d.Tid != generatorTid).Nanoseconds;
                         var generatorNs = self.FirstOrDefault(d => d.Tid == generatorTid).Nanoseconds;
-                        result = result with { ServerCpu = server / wallNs, GeneratorCpu = generatorNs / wallNs };
-                        log.WriteLine($"rpc: rep {rep + 1} {name,-4} {Name(kind),-9} window {window,3}: {result.Rate,9:F0} answers/s (lost {result.Lost}, late {result.Late}, pings answered {result.PingsAnswered}, {result.RequestBytes} B -> {result.AnswerBytes} B; server thread CPU {result.ServerCpu:P0} = {result.ServerCpu * 1e6 / result.Rate:F1} us/answer, generator CPU {result.GeneratorCpu:P0})");
+                        var calls = transport.ReceiveCalls - callsBefore;
+                        var batch = isEcho || calls == 0 ? 0 : (double)(node.GetStatistics().DatagramsReceived - receivedBefore) / calls;
+                        result = result with { ServerCpu = server / wallNs, GeneratorCpu = generatorNs / wallNs, ReceiveBatch = batch };
+                        log.WriteLine($"rpc: rep {rep + 1} {name,-4} {Name(kind),-9} window {window,3}: {result.Rate,9:F0} answers/s (lost {result.Lost}, late {result.Late}, pings answered {result.PingsAnswered}, {result.RequestBytes} B -> {result.AnswerBytes} B; server thread CPU {result.ServerCpu:P0} = {result.ServerCpu * 1e6 / result.Rate:F1} us/answer, generator CPU {result.GeneratorCpu:P0}{(isEcho ? "" : $", {batch:F1} datagrams per receive call")})");
                         if (!results.TryGetValue((name, kind, window), out var list))
                         {
                             results[(name, kind, window)] = list = [];
@@ -86,11 +90,11 @@ internal static class RpcBenchmark
         md.AppendLine(CultureInfo.InvariantCulture, $"Node: node 0 of a 41-node `UdpTestSwarm` (seed {settings.Seed}), routing table {tableSize} contacts, FIND_NODE answer {contacts} contacts = {probe.CalculateSize()} bytes. ");
         md.AppendLine(CultureInfo.InvariantCulture, $"Each run: {settings.Warmup.TotalSeconds:0.#} s warm-up + {settings.Duration.TotalSeconds:0.#} s measured, closed loop on one generator socket and thread; {settings.Repetitions} runs per row, node and echo interleaved; the table gives the median run (min–max in brackets). ");
         md.AppendLine("The generator answers the node's verification PINGs (a real peer would; the node sends them only while the generator's bucket has room, so in these runs it may send none); lost = requests unanswered after 250 ms (re-sent). ");
-        md.AppendLine("Server thread CPU: share of wall time the node's receive thread (or the echo process) spent on a CPU during the run, from /proc/*/task/*/schedstat, and that CPU time divided by answers (warm-up included, so slightly high); near 100 % means the server is the bottleneck, and the generator column shows how busy the load generator was. ");
+        md.AppendLine("Server thread CPU: share of wall time the node's receive thread (or the echo process) spent on a CPU during the run, from /proc/*/task/*/schedstat, and that CPU time divided by answers (warm-up included, so slightly high); near 100 % means the server is the bottleneck, and the generator column shows how busy the load generator was. The generator takes answers with `recvmmsg` and sends requests with `sendmmsg`, like the node's transport on Linux; node batch = datagrams the node took per `recvmmsg` (median run). ");
         md.AppendLine(CultureInfo.InvariantCulture, $"Node counters over all runs: {after.RequestsServed - before.RequestsServed:N0} requests served, {after.DatagramsDropped - before.DatagramsDropped:N0} datagrams dropped, {after.RequestsSent - before.RequestsSent:N0} requests sent (verification PINGs).");
         md.AppendLine();
-        md.AppendLine("| request | window | node answers/s | echo answers/s | node ÷ echo | node lost | request → answer bytes (node / echo) | server thread CPU, µs/answer (node / echo) | generator thread CPU (node / echo runs) |");
-        md.AppendLine("|---|---:|---:|---:|---:|---:|---|---|---|");
+        md.AppendLine("| request | window | node answers/s | echo answers/s | node ÷ echo | node lost | request → answer bytes (node / echo) | server thread CPU, µs/answer (node / echo) | generator thread CPU (node / echo runs) | node batch |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---|---|---|---:|");
         foreach (var kind in new[] { RequestKind.FindNode, RequestKind.Ping })
         {
             foreach (var window in settings.Windows)
@@ -99,7 +103,7 @@ internal static class RpcBenchmark
                 var e = results[("echo", kind, window)];
                 var nodeRate = Median(n.Select(r => r.Rate));
                 var echoRate = Median(e.Select(r => r.Rate));
-                md.AppendLine(CultureInfo.InvariantCulture, $"| {Name(kind)} | {window} | {nodeRate:N0} ({n.Min(r => r.Rate):N0}–{n.Max(r => r.Rate):N0}) | {echoRate:N0} ({e.Min(r => r.Rate):N0}–{e.Max(r => r.Rate):N0}) | **{nodeRate / echoRate:P0}** | {n.Sum(r => r.Lost):N0} | {n[0].RequestBytes} → {n[^1].AnswerBytes} / {e[0].RequestBytes} → {e[^1].AnswerBytes} | {Median(n.Select(r => r.ServerCpu)):P0}, {Median(n.Select(r => r.ServerCpu * 1e6 / r.Rate)):F1} / {Median(e.Select(r => r.ServerCpu)):P0}, {Median(e.Select(r => r.ServerCpu * 1e6 / r.Rate)):F1} | {Median(n.Select(r => r.GeneratorCpu)):P0} / {Median(e.Select(r => r.GeneratorCpu)):P0} |");
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {Name(kind)} | {window} | {nodeRate:N0} ({n.Min(r => r.Rate):N0}–{n.Max(r => r.Rate):N0}) | {echoRate:N0} ({e.Min(r => r.Rate):N0}–{e.Max(r => r.Rate):N0}) | **{nodeRate / echoRate:P0}** | {n.Sum(r => r.Lost):N0} | {n[0].RequestBytes} → {n[^1].AnswerBytes} / {e[0].RequestBytes} → {e[^1].AnswerBytes} | {Median(n.Select(r => r.ServerCpu)):P0}, {Median(n.Select(r => r.ServerCpu * 1e6 / r.Rate)):F1} / {Median(e.Select(r => r.ServerCpu)):P0}, {Median(e.Select(r => r.ServerCpu * 1e6 / r.Rate)):F1} | {Median(n.Select(r => r.GeneratorCpu)):P0} / {Median(e.Select(r => r.GeneratorCpu)):P0} | {Median(n.Select(r => r.ReceiveBatch)):F1} |");
             }
         }
 
