@@ -30,6 +30,9 @@ namespace Overlay.Kademlia;
 public sealed class KademliaNode : IAsyncDisposable
 {
     private readonly IMessageTransport _transport;
+
+    /// <summary>This node's 32-byte ID as the sender_id of every envelope it writes; built once, never mutated.</summary>
+    private readonly ByteString _senderId;
     private readonly KademliaOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -90,6 +93,7 @@ public sealed class KademliaNode : IAsyncDisposable
         _logger = loggerFactory.CreateLogger<KademliaNode>();
         _random = random ?? new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         LocalContact = new NodeContact(identity.Id, WireCodec.Normalize(transport.LocalEndPoint));
+        _senderId = WireCodec.ToBytes(identity.Id);
         _table = new RoutingTable(identity.Id, options.BucketSize);
         _records = new RecordStore(options.MaxRecords);
         _providers = new ProviderStore(options.MaxProviderKeys, options.MaxProvidersPerKey);
@@ -215,7 +219,7 @@ public sealed class KademliaNode : IAsyncDisposable
         {
             Version = WireCodec.ProtocolVersion,
             TransactionId = uint.MaxValue,
-            SenderId = WireCodec.ToBytes(Id),
+            SenderId = _senderId,
             Store = new StoreRequest { Key = WireCodec.ToBytes(record.Key), Record = WireCodec.ToWire(record, _time.GetUtcNow()), Token = ByteString.CopyFrom(new byte[WriteTokens.Length]) },
         };
         if (probe.CalculateSize() > KademliaOptions.MaxDatagramBytes)
@@ -531,14 +535,11 @@ public sealed class KademliaNode : IAsyncDisposable
                     return;
                 }
 
-                response.Nodes = new NodesResponse();
-                response.Nodes.Closer.AddRange(ClosestContacts(target));
-                if (request.FindNode.WantToken)
-                {
-                    response.Nodes.Token = ByteString.CopyFrom(_tokens.Issue(remote));
-                }
-
-                break;
+                // The hot answer of every lookup: written from the contacts' cached encodings, not through Envelope.
+                AnswerFindNode(remote, request.TransactionId, target, request.FindNode.WantToken);
+                Served(request.BodyCase);
+                ConsiderRequester(remote, senderId);
+                return;
             case Envelope.BodyOneofCase.FindValue:
                 if (!NodeId.TryFromBytes(request.FindValue.Key.Span, out var valueKey))
                 {
@@ -595,13 +596,31 @@ public sealed class KademliaNode : IAsyncDisposable
                 break;
         }
 
-        Interlocked.Increment(ref _served);
-        KademliaMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("rpc", RpcTag(request.BodyCase)));
+        Served(request.BodyCase);
         response.Version = WireCodec.ProtocolVersion;
         response.TransactionId = request.TransactionId;
-        response.SenderId = WireCodec.ToBytes(Id);
+        response.SenderId = _senderId;
         Send(remote, response, FitToDatagram(response));
         ConsiderRequester(remote, senderId);
+    }
+
+    private void Served(Envelope.BodyOneofCase request)
+    {
+        Interlocked.Increment(ref _served);
+        KademliaMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("rpc", RpcTag(request)));
+    }
+
+    private void AnswerFindNode(IPEndPoint remote, uint transactionId, NodeId target, bool wantToken)
+    {
+        List<RoutingEntry> closest;
+        lock (_gate)
+        {
+            closest = _table.ClosestEntries(target, _options.BucketSize);
+        }
+
+        Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
+        var size = NodesAnswer.Write(buffer, transactionId, _senderId.Span, closest, wantToken ? _tokens.Issue(remote) : default);
+        _transport.Send(remote, buffer[..size]);
     }
 
     private StoreStatus HandleStore(IPEndPoint remote, StoreRequest store, DateTimeOffset now)
@@ -756,7 +775,6 @@ public sealed class KademliaNode : IAsyncDisposable
     {
         var closer = envelope.BodyCase switch
         {
-            Envelope.BodyOneofCase.Nodes => envelope.Nodes.Closer,
             Envelope.BodyOneofCase.Value => envelope.Value.Closer,
             Envelope.BodyOneofCase.Providers => envelope.Providers.Closer,
             _ => null,
@@ -814,7 +832,7 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         request.Version = WireCodec.ProtocolVersion;
-        request.SenderId = WireCodec.ToBytes(Id);
+        request.SenderId = _senderId;
         var expectedBody = ResponseBodyFor(request.BodyCase);
         PendingRequest pending;
         do

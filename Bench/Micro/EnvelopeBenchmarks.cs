@@ -8,8 +8,10 @@ using Overlay.Kademlia.Wire;
 namespace Overlay.Bench.Micro;
 
 /// <summary>
-/// Envelope encode and decode with Google.Protobuf exactly as KademliaNode does it: CalculateSize + WriteTo(Span) into
-/// a stack buffer, Envelope.Parser.ParseFrom(ReadOnlySpan). A NodesResponse with 20 IPv4 contacts, and a PING.
+/// Envelope encode and decode with Google.Protobuf as KademliaNode does it for every message but the FIND_NODE answer:
+/// CalculateSize + WriteTo(Span) into a stack buffer, Envelope.Parser.ParseFrom(ReadOnlySpan). A NodesResponse with 20
+/// IPv4 contacts, and a PING; and the same NodesResponse written by <see cref="NodesAnswer"/> from cached contact
+/// encodings, as the node answers FIND_NODE.
 /// </summary>
 [MemoryDiagnoser]
 public class EnvelopeBenchmarks
@@ -18,6 +20,8 @@ public class EnvelopeBenchmarks
     private Envelope _ping = null!;
     private byte[] _nodesBytes = null!;
     private byte[] _pingBytes = null!;
+    private List<RoutingEntry> _entries = null!;
+    private byte[] _sender = null!;
 
     /// <summary>Builds the two envelopes from seeded IDs and their encodings.</summary>
     [GlobalSetup]
@@ -25,10 +29,18 @@ public class EnvelopeBenchmarks
     {
         var random = new Random(3);
         var sender = WireCodec.ToBytes(NodeId.Random(random));
+        _sender = sender.ToByteArray();
         _nodes = new Envelope { Version = 1, TransactionId = 0x12345678, SenderId = sender, Nodes = new NodesResponse() };
+        _entries = [];
         for (var i = 0; i < 20; i++)
         {
-            _nodes.Nodes.Closer.Add(WireCodec.ToContact(new NodeContact(NodeId.Random(random), new IPEndPoint(IPAddress.Loopback, 40000 + i))));
+            _entries.Add(new RoutingEntry(new NodeContact(NodeId.Random(random), new IPEndPoint(IPAddress.Loopback, 40000 + i))));
+            _nodes.Nodes.Closer.Add(_entries[^1].Wire);
+        }
+
+        if (!NodesAnswer.Write(new byte[KademliaOptions.MaxDatagramBytes], 0x12345678, _sender, _entries, default).Equals(_nodes.CalculateSize()))
+        {
+            throw new InvalidOperationException("NodesAnswer and Google.Protobuf disagree on the answer's length.");
         }
 
         _ping = new Envelope { Version = 1, TransactionId = 0x12345678, SenderId = sender, Ping = new PingRequest() };
@@ -39,6 +51,14 @@ public class EnvelopeBenchmarks
     /// <summary>Encodes the 20-contact NodesResponse (about 950 bytes).</summary>
     [Benchmark(Description = "encode NodesResponse(20)")]
     public int EncodeNodes() => Encode(_nodes);
+
+    /// <summary>Writes the same answer with <see cref="NodesAnswer"/> from the entries' cached encodings.</summary>
+    [Benchmark(Description = "encode NodesResponse(20), NodesAnswer")]
+    public int EncodeNodesCached()
+    {
+        Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
+        return NodesAnswer.Write(buffer, 0x12345678, _sender, _entries, default);
+    }
 
     /// <summary>Decodes the 20-contact NodesResponse.</summary>
     [Benchmark(Description = "decode NodesResponse(20)")]
