@@ -169,7 +169,9 @@ public sealed class ExchangeTests : IAsyncLifetime
             }
         });
 
-        var options = new ExchangeOptions { RequestTimeout = TimeSpan.FromMilliseconds(300) };
+        // The timeout applies to the serving provider too: at 300 ms it once expired on a loaded CI run (the test
+        // suites run in parallel) and dropped the good provider as well. 2 s costs the test one 2 s wait.
+        var options = new ExchangeOptions { RequestTimeout = TimeSpan.FromSeconds(2) };
         var providers = new[] { (IPEndPoint)silent.LocalEndpoint, StartServer(_source) };
         var target = new MemoryBlockStore();
         var result = await CreateFetcher(target, options).FetchDagAsync(_file.Root, providers, cancellationToken: _timeout.Token);
