@@ -42,10 +42,14 @@ public sealed class UdpMessageTransport : IMessageTransport
     /// <summary>Answers queued by the handler during a received batch; touched by the receive thread only.</summary>
     private DatagramBatch? _outgoing;
 
+    /// <summary><see cref="OnRefused"/>, allocated once rather than per flush.</summary>
+    private readonly Action<IPEndPoint, SocketError> _onRefused;
+
     private UdpMessageTransport(Socket socket, ILogger logger)
     {
         _socket = socket;
         _logger = logger;
+        _onRefused = OnRefused;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
@@ -202,7 +206,6 @@ public sealed class UdpMessageTransport : IMessageTransport
     {
         var incoming = new DatagramBatch(InitialBatchCapacity, KademliaOptions.MaxDatagramBytes + 1);
         var outgoing = new DatagramBatch(InitialBatchCapacity, KademliaOptions.MaxDatagramBytes);
-        incoming.PrepareReceive();
         var handle = _socket.SafeHandle;
         var referenced = false;
         try
@@ -214,7 +217,7 @@ public sealed class UdpMessageTransport : IMessageTransport
                 int received;
                 try
                 {
-                    received = LinuxSockets.ReceiveMessages(descriptor, incoming.Headers, (uint)incoming.Capacity, LinuxSockets.WaitForOne, 0);
+                    received = incoming.Receive(descriptor);
                 }
                 catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
                 {
@@ -260,11 +263,6 @@ public sealed class UdpMessageTransport : IMessageTransport
                 {
                     incoming = new DatagramBatch(incoming.Capacity * 2, incoming.SlotBytes);
                     outgoing = new DatagramBatch(incoming.Capacity, outgoing.SlotBytes);
-                    incoming.PrepareReceive();
-                }
-                else
-                {
-                    incoming.ResetReceived(received);
                 }
             }
 
@@ -283,27 +281,19 @@ public sealed class UdpMessageTransport : IMessageTransport
     /// <summary>Sends the queued answers with <c>sendmmsg</c>; a datagram the kernel refuses is counted and skipped.</summary>
     private void Flush(DatagramBatch outgoing)
     {
-        var sent = 0;
-        while (sent < outgoing.Count && !_disposed)
-        {
-            Interlocked.Increment(ref _sendCalls);
-            var result = LinuxSockets.SendMessages(_socket.SafeHandle.DangerousGetHandle(), outgoing.Headers + (sent * DatagramBatch.HeaderBytes), (uint)(outgoing.Count - sent), 0);
-            if (result > 0)
-            {
-                sent += result;
-                continue;
-            }
+        Interlocked.Add(ref _sendCalls, outgoing.SendAll(_socket.SafeHandle.DangerousGetHandle(), _onRefused));
+    }
 
-            var error = LinuxSockets.LastError();
-            if (error != SocketError.Interrupted)
-            {
-                Interlocked.Increment(ref _sendErrors);
-                TransportLog.SendFailed(_logger, outgoing.Destination(sent), error);
-                sent++;
-            }
+    private void OnRefused(IPEndPoint remote, SocketError error)
+    {
+        if (_disposed)
+        {
+            // Answers flushed after shutdown fail by design; they are not send errors.
+            return;
         }
 
-        outgoing.Clear();
+        Interlocked.Increment(ref _sendErrors);
+        TransportLog.SendFailed(_logger, remote, error);
     }
 
     /// <summary>The portable loop: blocking <c>ReceiveFrom</c>, one datagram per call (measured faster here than an async loop).</summary>

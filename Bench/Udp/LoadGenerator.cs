@@ -129,7 +129,6 @@ internal sealed class LoadGenerator : IDisposable
         var slotSent = new long[MaxWindow];
         var incoming = new DatagramBatch(ReceiveBatch, 2048);
         var outgoing = new DatagramBatch(MaxWindow, 2048);
-        incoming.PrepareReceive();
         var descriptor = _socket.SafeHandle.DangerousGetHandle();
         var lossTicks = (long)(LossTimeout.TotalSeconds * Stopwatch.Frequency);
         uint counter = 0;
@@ -161,7 +160,7 @@ internal sealed class LoadGenerator : IDisposable
         while ((now = Stopwatch.GetTimestamp()) < end)
         {
             // Blocks for the first answer at most 50 ms (SO_RCVTIMEO), then takes what else is queued.
-            var received = LinuxSockets.ReceiveMessages(descriptor, incoming.Headers, (uint)incoming.Capacity, LinuxSockets.WaitForOne, 0);
+            var received = incoming.Receive(descriptor);
             for (var i = 0; i < received; i++)
             {
                 var length = incoming.ReceivedLength(i);
@@ -190,11 +189,6 @@ internal sealed class LoadGenerator : IDisposable
                 {
                     late++;
                 }
-            }
-
-            if (received > 0)
-            {
-                incoming.ResetReceived(received);
             }
 
             sinceScan += Math.Max(received, 0);
@@ -296,25 +290,9 @@ internal sealed class LoadGenerator : IDisposable
         }
     }
 
-    /// <summary>Sends the batch with <c>sendmmsg</c>; the loopback target never refuses, so an error ends the run.</summary>
-    private static void Flush(DatagramBatch outgoing, nint descriptor)
-    {
-        var sent = 0;
-        while (sent < outgoing.Count)
-        {
-            var result = LinuxSockets.SendMessages(descriptor, outgoing.Headers + (sent * DatagramBatch.HeaderBytes), (uint)(outgoing.Count - sent), 0);
-            if (result > 0)
-            {
-                sent += result;
-            }
-            else if (LinuxSockets.LastError() is var error && error != SocketError.Interrupted)
-            {
-                throw new SocketException((int)error);
-            }
-        }
-
-        outgoing.Clear();
-    }
+    /// <summary>Sends the batch with <c>sendmmsg</c>; the loopback target never refuses, so a refusal ends the run.</summary>
+    private static void Flush(DatagramBatch outgoing, nint descriptor) =>
+        outgoing.SendAll(descriptor, static (to, error) => throw new SocketException((int)error));
 
     /// <summary>
     /// Discards answers left from an earlier run (they would count as late in the next): reads until the socket has

@@ -22,6 +22,7 @@ internal sealed class DatagramBatch
     private readonly byte[] _addresses;
     private readonly byte[] _payloads;
     private readonly IPEndPoint?[] _destinations;
+    private readonly nint _headersAddress;
 
     /// <summary>Allocates <paramref name="capacity"/> slots of <paramref name="slotBytes"/> bytes each.</summary>
     public DatagramBatch(int capacity, int slotBytes)
@@ -41,7 +42,7 @@ internal sealed class DatagramBatch
             _headers[i].Header.IoVectorCount = 1;
         }
 
-        Headers = Marshal.UnsafeAddrOfPinnedArrayElement(_headers, 0);
+        _headersAddress = Marshal.UnsafeAddrOfPinnedArrayElement(_headers, 0);
     }
 
     /// <summary>Gets the number of slots.</summary>
@@ -50,32 +51,59 @@ internal sealed class DatagramBatch
     /// <summary>Gets the payload bytes of one slot.</summary>
     public int SlotBytes { get; }
 
-    /// <summary>Gets the address of the first <c>struct mmsghdr</c>; slot i is at <c>Headers + i × 64</c>.</summary>
-    public nint Headers { get; }
-
-    /// <summary>Gets the number of slots filled by <see cref="TryAdd"/> since the last <see cref="Clear"/>.</summary>
+    /// <summary>Gets the number of slots filled by <see cref="TryAdd"/> since the last <see cref="SendAll"/>.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Readies every slot for <c>recvmmsg</c>: full payload length and address length.</summary>
-    public void PrepareReceive()
+    /// <summary>
+    /// Receives into the slots with one <c>recvmmsg</c>, blocking for the first datagram only (MSG_WAITFORONE; a
+    /// receive timeout set on the socket bounds that wait).
+    /// </summary>
+    /// <param name="socket">The socket's file descriptor.</param>
+    /// <returns>The number of datagrams received (read with <see cref="ReceivedLength"/>, <see cref="Truncated"/>,
+    /// <see cref="Source"/> and <see cref="Payload"/>), or −1 with the error in <see cref="LinuxSockets.LastError"/>.</returns>
+    /// <exception cref="DllNotFoundException">libc cannot be loaded.</exception>
+    /// <exception cref="EntryPointNotFoundException">libc has no <c>recvmmsg</c>.</exception>
+    public int Receive(nint socket)
     {
+        // The kernel overwrites each used slot's address length and flags; ready every slot again.
         for (var i = 0; i < Capacity; i++)
         {
             _vectors[i].Length = (nuint)SlotBytes;
             _headers[i].Header.NameLength = AddressBytes;
             _headers[i].Header.Flags = 0;
-            _headers[i].Length = 0;
         }
+
+        return LinuxSockets.ReceiveMessages(socket, _headersAddress, (uint)Capacity, LinuxSockets.WaitForOne, 0);
     }
 
-    /// <summary>Readies the slots filled by a <c>recvmmsg</c> that returned <paramref name="received"/> for the next call.</summary>
-    public void ResetReceived(int received)
+    /// <summary>
+    /// Sends the filled slots with <c>sendmmsg</c>, as many per call as the kernel takes, then empties the batch. A
+    /// datagram the kernel refuses is reported to <paramref name="refused"/> and skipped; EINTR is retried.
+    /// </summary>
+    /// <param name="socket">The socket's file descriptor.</param>
+    /// <param name="refused">Called with the destination and error of each refused datagram.</param>
+    /// <returns>The number of <c>sendmmsg</c> calls made.</returns>
+    public int SendAll(nint socket, Action<IPEndPoint, SocketError> refused)
     {
-        for (var i = 0; i < received; i++)
+        var calls = 0;
+        for (var sent = 0; sent < Count;)
         {
-            _headers[i].Header.NameLength = AddressBytes;
-            _headers[i].Header.Flags = 0;
+            calls++;
+            var result = LinuxSockets.SendMessages(socket, _headersAddress + (sent * HeaderBytes), (uint)(Count - sent), 0);
+            if (result > 0)
+            {
+                sent += result;
+            }
+            else if (LinuxSockets.LastError() is var error && error != SocketError.Interrupted)
+            {
+                refused(_destinations[sent]!, error);
+                sent++;
+            }
         }
+
+        Array.Clear(_destinations, 0, Count);
+        Count = 0;
+        return calls;
     }
 
     /// <summary>Gets the length the kernel reported for received slot <paramref name="index"/>, bytes.</summary>
@@ -161,16 +189,6 @@ internal sealed class DatagramBatch
         return true;
     }
 
-    /// <summary>Gets the destination of filled slot <paramref name="index"/>.</summary>
-    public IPEndPoint Destination(int index) => _destinations[index]!;
-
-    /// <summary>Empties the batch (after its datagrams were sent).</summary>
-    public void Clear()
-    {
-        Array.Clear(_destinations, 0, Count);
-        Count = 0;
-    }
-
     /// <summary><c>struct iovec</c> (LP64): base address, length in bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVector
@@ -200,8 +218,8 @@ internal sealed class DatagramBatch
         public uint Length;
     }
 
-    /// <summary>Gets the size of one <c>struct mmsghdr</c> as laid out here (64 on LP64 Linux); for tests.</summary>
-    internal static int HeaderBytes => Marshal.SizeOf<MultiMessageHeader>();
+    /// <summary>The size of one <c>struct mmsghdr</c> as laid out here: 64 bytes on LP64 Linux.</summary>
+    internal static readonly int HeaderBytes = Marshal.SizeOf<MultiMessageHeader>();
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Google.Protobuf;
 
 namespace Overlay.Kademlia.Internal;
 
@@ -32,8 +33,8 @@ internal static class NodesAnswer
     /// <exception cref="ArgumentException">Even with no contacts the answer exceeds <paramref name="destination"/>.</exception>
     public static int Write(Span<byte> destination, uint transactionId, ReadOnlySpan<byte> senderId, List<RoutingEntry> closer, ReadOnlySpan<byte> token)
     {
-        var header = 2 + (transactionId != 0 ? 5 : 0) + (senderId.IsEmpty ? 0 : 1 + VarintLength((uint)senderId.Length) + senderId.Length);
-        var tokenField = token.IsEmpty ? 0 : 1 + VarintLength((uint)token.Length) + token.Length;
+        var header = 2 + (transactionId != 0 ? 5 : 0) + (senderId.IsEmpty ? 0 : FieldLength(senderId.Length));
+        var tokenField = token.IsEmpty ? 0 : FieldLength(token.Length);
         var count = closer.Count;
         var body = tokenField;
         for (var i = 0; i < count; i++)
@@ -41,13 +42,13 @@ internal static class NodesAnswer
             body += FieldLength(closer[i].Encoded.Length);
         }
 
-        while (count > 0 && header + 1 + VarintLength((uint)body) + body > destination.Length)
+        while (count > 0 && header + 1 + CodedOutputStream.ComputeLengthSize(body) + body > destination.Length)
         {
             count--;
             body -= FieldLength(closer[count].Encoded.Length);
         }
 
-        var total = header + 1 + VarintLength((uint)body) + body;
+        var total = header + 1 + CodedOutputStream.ComputeLengthSize(body) + body;
         if (total > destination.Length)
         {
             throw new ArgumentException($"A FIND_NODE answer without contacts takes {total} bytes; the buffer holds {destination.Length}.", nameof(destination));
@@ -83,9 +84,7 @@ internal static class NodesAnswer
         return at;
     }
 
-    private static int FieldLength(int length) => 1 + VarintLength((uint)length) + length;
-
-    private static int VarintLength(uint value) => value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+    private static int FieldLength(int length) => 1 + CodedOutputStream.ComputeLengthSize(length) + length;
 
     private static int WriteBytesField(Span<byte> destination, int at, byte tag, ReadOnlySpan<byte> value)
     {
