@@ -1125,7 +1125,8 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         var statuses = await Task.WhenAll(writes).ConfigureAwait(false);
-        return new PutResult(key, statuses.Count(s => s == StoreStatus.Ok), statuses.Count(s => s is { } v && v != StoreStatus.Ok), lookup);
+        var refused = statuses.Where(s => s is { } v && v != StoreStatus.Ok).GroupBy(s => s!.Value).ToDictionary(g => g.Key, g => g.Count());
+        return new PutResult(key, statuses.Count(s => s == StoreStatus.Ok), refused.Values.Sum(), lookup) { RefusalsByStatus = refused };
     }
 
     /// <summary>Sends a STORE or ADD_PROVIDER with retries; the status answered, or null when unanswered.</summary>
