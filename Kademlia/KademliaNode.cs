@@ -43,6 +43,10 @@ public sealed class KademliaNode : IAsyncDisposable
     private readonly ProviderStore _providers;
     private readonly WriteTokens _tokens;
     private readonly RttEstimator _rtt;
+    private readonly SourceRateLimiter _requestLimiter;
+    private readonly SourceRateLimiter _verificationLimiter;
+    private readonly IPublicationStore? _publicationStore;
+    private readonly object _saveGate = new();
     private readonly ConcurrentDictionary<uint, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<NodeId, byte> _verifying = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
@@ -61,6 +65,9 @@ public sealed class KademliaNode : IAsyncDisposable
     private long _matched;
     private long _sent;
     private long _timeouts;
+    private long _requestsRefused;
+    private long _rpcRefused;
+    private int _pendingCount;
     private int _started;
     private int _disposed;
 
@@ -71,9 +78,10 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <param name="timeProvider">The clock for timeouts, expiries and maintenance.</param>
     /// <param name="loggerFactory">Creates the node's logger (EventIds 1020-1099).</param>
     /// <param name="random">Randomness for transaction ids and refresh targets (seeded in simulations); null draws a seed from the OS CSPRNG.</param>
-    /// <exception cref="ArgumentNullException">An argument other than <paramref name="random"/> is null.</exception>
+    /// <param name="publications">Keeps what this node publishes across restarts (loaded on <see cref="Start"/>, saved on every change); null keeps it in memory only.</param>
+    /// <exception cref="ArgumentNullException">An argument other than <paramref name="random"/> and <paramref name="publications"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> fails <see cref="KademliaOptions.Validate"/>; the message lists every bad option.</exception>
-    public KademliaNode(NodeIdentity identity, IMessageTransport transport, KademliaOptions options, TimeProvider timeProvider, ILoggerFactory loggerFactory, Random? random = null)
+    public KademliaNode(NodeIdentity identity, IMessageTransport transport, KademliaOptions options, TimeProvider timeProvider, ILoggerFactory loggerFactory, Random? random = null, IPublicationStore? publications = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(transport);
@@ -94,12 +102,21 @@ public sealed class KademliaNode : IAsyncDisposable
         _random = random ?? new Random(RandomNumberGenerator.GetInt32(int.MaxValue));
         LocalContact = new NodeContact(identity.Id, WireCodec.Normalize(transport.LocalEndPoint));
         _senderId = WireCodec.ToBytes(identity.Id);
-        _table = new RoutingTable(identity.Id, options.BucketSize);
+        _table = new RoutingTable(identity.Id, options.BucketSize, DiversityLimits.From(options));
         _records = new RecordStore(options.MaxRecords);
         _providers = new ProviderStore(options.MaxProviderKeys, options.MaxProvidersPerKey);
         _tokens = new WriteTokens(timeProvider, () => RandomNumberGenerator.GetBytes(32));
         _rtt = new RttEstimator(options.RpcTimeoutInitial, options.RpcTimeoutMin, options.RpcTimeoutMax);
+        var now = timeProvider.GetTimestamp();
+        _requestLimiter = new SourceRateLimiter(
+            options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecond, options.MaxRequestsPerSecond, MaxTrackedSources, timeProvider.TimestampFrequency, now);
+        _verificationLimiter = new SourceRateLimiter(
+            options.MaxVerificationsPerMinutePerIp / 60.0, options.MaxVerificationsPerMinutePerIp, 0, 0, MaxTrackedSources, timeProvider.TimestampFrequency, now);
+        _publicationStore = publications;
     }
+
+    /// <summary>Most request sources whose rate is tracked at once (~100 bytes each); past it fresh sources share one bucket.</summary>
+    private const int MaxTrackedSources = 65_536;
 
     /// <summary>Gets the node ID: SHA-256 of the identity's Ed25519 public key (32 bytes).</summary>
     public NodeId Id => Identity.Id;
@@ -122,6 +139,7 @@ public sealed class KademliaNode : IAsyncDisposable
 
         _lastReplication = _time.GetTimestamp();
         _lastSelfLookup = _lastReplication;
+        RestorePublications();
         _transport.Start(OnDatagram);
         _maintenance = Spawn(() => MaintenanceLoopAsync(_shutdown.Token));
         NodeLog.Started(_logger, Id, LocalContact.EndPoint);
@@ -152,6 +170,7 @@ public sealed class KademliaNode : IAsyncDisposable
         {
             await SelfLookupAsync(cancellationToken).ConfigureAwait(false);
             await RefreshAsync(force: true, cancellationToken).ConfigureAwait(false);
+            await AnnounceRestoredAsync(cancellationToken).ConfigureAwait(false);
         }
 
         int size;
@@ -177,7 +196,16 @@ public sealed class KademliaNode : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         endPoint = WireCodec.Normalize(endPoint);
-        var response = await RequestWithRetriesAsync(endPoint, null, new Envelope { Ping = new PingRequest() }, cancellationToken).ConfigureAwait(false);
+        RpcResponse? response;
+        try
+        {
+            response = await RequestWithRetriesAsync(endPoint, null, new Envelope { Ping = new PingRequest() }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PendingTableFullException)
+        {
+            response = null;
+        }
+
         if (response is null)
         {
             return new PingResult(endPoint, false, null, TimeSpan.Zero, null);
@@ -232,6 +260,7 @@ public sealed class KademliaNode : IAsyncDisposable
             _published[record.Key] = new Publication(record, _time.GetTimestamp());
         }
 
+        SavePublications();
         var result = await StoreOnClosestAsync(record, cancellationToken).ConfigureAwait(false);
         NodeLog.Stored(_logger, record.Key, result.StoredOn);
         return result;
@@ -293,9 +322,16 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<PutResult> ProvideAsync(NodeId key, CancellationToken cancellationToken = default)
     {
+        bool added;
         lock (_gate)
         {
+            added = !_provided.ContainsKey(key);
             _provided[key] = new Publication(null, _time.GetTimestamp());
+        }
+
+        if (added)
+        {
+            SavePublications();
         }
 
         var result = await AnnounceProviderAsync(key, cancellationToken).ConfigureAwait(false);
@@ -370,7 +406,13 @@ public sealed class KademliaNode : IAsyncDisposable
                 Interlocked.Read(ref _timeouts),
                 _table.Count,
                 _records.Count,
-                _providers.Count);
+                _providers.Count)
+            {
+                RequestsRefused = Interlocked.Read(ref _requestsRefused),
+                RpcRefused = Interlocked.Read(ref _rpcRefused),
+                DiversityRefusals = _table.DiversityRefusals,
+                PendingRequests = Volatile.Read(ref _pendingCount),
+            };
         }
     }
 
@@ -400,10 +442,12 @@ public sealed class KademliaNode : IAsyncDisposable
         _shutdown.Cancel();
         foreach (var pending in _pending.Values)
         {
-            pending.Complete(null);
+            if (RemovePending(pending.TransactionId))
+            {
+                pending.Complete(null);
+            }
         }
 
-        _pending.Clear();
         var tasks = _background.Keys.ToList();
         if (_maintenance is not null)
         {
@@ -486,7 +530,7 @@ public sealed class KademliaNode : IAsyncDisposable
     {
         if (!_pending.TryGetValue(envelope.TransactionId, out var pending)
             || !pending.Matches(remote, senderId, envelope.BodyCase)
-            || !_pending.TryRemove(envelope.TransactionId, out _))
+            || !RemovePending(envelope.TransactionId))
         {
             Drop(remote, "unsolicited");
             return;
@@ -501,10 +545,18 @@ public sealed class KademliaNode : IAsyncDisposable
 
         var sender = new NodeContact(senderId, remote);
         NodeContact? evictionCandidate;
+        long refusedByDiversity;
         lock (_gate)
         {
             _verifying.TryRemove(senderId, out _);
+            var before = _table.DiversityRefusals;
             evictionCandidate = _table.Update(sender, _time.GetTimestamp());
+            refusedByDiversity = _table.DiversityRefusals - before;
+        }
+
+        if (refusedByDiversity > 0)
+        {
+            KademliaMetrics.DiversityRefusals.Add(refusedByDiversity);
         }
 
         if (evictionCandidate is not null)
@@ -517,6 +569,21 @@ public sealed class KademliaNode : IAsyncDisposable
 
     private void OnRequest(IPEndPoint remote, NodeId senderId, Envelope request)
     {
+        if (!_requestLimiter.IsUnlimited)
+        {
+            var decision = _requestLimiter.TryAcquire(SourceKey.Of(remote), _time.GetTimestamp());
+            if (decision != RateDecision.Admitted)
+            {
+                // Dropped unanswered (OpenDHT does the same): an answer is up to ~14x a request's bytes, so answering a
+                // flood would amplify it towards whatever source address the flood claims.
+                var reason = decision == RateDecision.SourceLimited ? "rate-source" : "rate-global";
+                Interlocked.Increment(ref _requestsRefused);
+                KademliaMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                Drop(remote, reason);
+                return;
+            }
+        }
+
         var now = _time.GetUtcNow();
         var response = new Envelope();
         switch (request.BodyCase)
@@ -705,15 +772,32 @@ public sealed class KademliaNode : IAsyncDisposable
                 || _table.HasStaleHead(senderId, now - (long)(StaleContactAge.TotalSeconds * _time.TimestampFrequency));
             if (!worthVerifying
                 || _table.Contains(senderId)
+                || _table.EndPointHeldByOther(remote, senderId)
                 || (_recentlyVerified.TryGetValue(senderId, out var at) && _time.GetElapsedTime(at, now) < VerificationCooldown))
             {
                 return;
             }
+        }
 
+        if (_verifying.Count >= _options.MaxPendingVerifications || _verifying.ContainsKey(senderId))
+        {
+            return;
+        }
+
+        // The PING goes to the request's source address, which a spoofer chooses: cap what one address receives.
+        if (_options.MaxVerificationsPerMinutePerIp > 0
+            && _verificationLimiter.TryAcquire(SourceKey.Of(remote), now) != RateDecision.Admitted)
+        {
+            KademliaMetrics.VerificationsRefused.Add(1);
+            return;
+        }
+
+        lock (_gate)
+        {
             RememberVerification(senderId, now);
         }
 
-        if (_verifying.Count >= _options.MaxPendingVerifications || !_verifying.TryAdd(senderId, 0))
+        if (!_verifying.TryAdd(senderId, 0))
         {
             return;
         }
@@ -726,6 +810,10 @@ public sealed class KademliaNode : IAsyncDisposable
                 // a single try would never verify a node on a slow access link, which would then stay unknown to its
                 // neighbours (seen in simulation).
                 await RequestWithRetriesAsync(remote, senderId, new Envelope { Ping = new PingRequest() }, _shutdown.Token).ConfigureAwait(false);
+            }
+            catch (PendingTableFullException)
+            {
+                // Not verified this time; the requester may try again after the cooldown.
             }
             finally
             {
@@ -831,6 +919,14 @@ public sealed class KademliaNode : IAsyncDisposable
             return null;
         }
 
+        if (Interlocked.Increment(ref _pendingCount) > _options.MaxPendingRequests)
+        {
+            Interlocked.Decrement(ref _pendingCount);
+            Interlocked.Increment(ref _rpcRefused);
+            KademliaMetrics.RpcRefused.Add(1);
+            throw new PendingTableFullException(_options.MaxPendingRequests);
+        }
+
         request.Version = WireCodec.ProtocolVersion;
         request.SenderId = _senderId;
         var expectedBody = ResponseBodyFor(request.BodyCase);
@@ -867,7 +963,7 @@ public sealed class KademliaNode : IAsyncDisposable
         using (cancellationToken.Register(static state =>
         {
             var (node, request, token) = ((KademliaNode, PendingRequest, CancellationToken))state!;
-            if (node._pending.TryRemove(request.TransactionId, out _))
+            if (node.RemovePending(request.TransactionId))
             {
                 request.Cancel(token);
             }
@@ -894,12 +990,24 @@ public sealed class KademliaNode : IAsyncDisposable
             return;
         }
 
-        if (_pending.TryRemove(request.TransactionId, out _))
+        if (RemovePending(request.TransactionId))
         {
             Interlocked.Increment(ref _timeouts);
             KademliaMetrics.RpcTimeouts.Add(1);
             request.Complete(null);
         }
+    }
+
+    /// <summary>Removes a request from the pending table; true when this call removed it (and so owns its completion).</summary>
+    private bool RemovePending(uint transactionId)
+    {
+        if (!_pending.TryRemove(transactionId, out _))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _pendingCount);
+        return true;
     }
 
     /// <summary>A direct RPC (PING, STORE, ADD_PROVIDER): the adaptive timeout, and <see cref="KademliaOptions.RpcRetries"/> retransmissions.</summary>
@@ -982,7 +1090,10 @@ public sealed class KademliaNode : IAsyncDisposable
                         static (task, state) =>
                         {
                             var (writer, queried) = ((ChannelWriter<LookupEvent>, NodeContact))state!;
-                            writer.TryWrite(new LookupEvent(queried, task.IsCompletedSuccessfully ? task.Result : null, Slow: false));
+                            writer.TryWrite(new LookupEvent(queried, task.IsCompletedSuccessfully ? task.Result : null, Slow: false)
+                            {
+                                NotSent = task.Exception?.InnerException is PendingTableFullException,
+                            });
                         },
                         (events.Writer, peer),
                         CancellationToken.None,
@@ -1011,9 +1122,12 @@ public sealed class KademliaNode : IAsyncDisposable
                 if (next.Response is null)
                 {
                     iterator.OnFailure(next.Peer.Id);
-                    lock (_gate)
+                    if (!next.NotSent)
                     {
-                        _table.OnFailure(next.Peer.Id);
+                        lock (_gate)
+                        {
+                            _table.OnFailure(next.Peer.Id);
+                        }
                     }
 
                     continue;
@@ -1143,7 +1257,16 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <summary>Sends a STORE or ADD_PROVIDER with retries; the status answered, or null when unanswered.</summary>
     private async Task<StoreStatus?> WriteAsync(NodeContact peer, Envelope request, CancellationToken cancellationToken)
     {
-        var response = await RequestWithRetriesAsync(peer.EndPoint, peer.Id, request, cancellationToken).ConfigureAwait(false);
+        RpcResponse? response;
+        try
+        {
+            response = await RequestWithRetriesAsync(peer.EndPoint, peer.Id, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PendingTableFullException)
+        {
+            return null;
+        }
+
         return response?.Envelope.BodyCase switch
         {
             Envelope.BodyOneofCase.Stored => response.Envelope.Stored.Status,
@@ -1188,6 +1311,7 @@ public sealed class KademliaNode : IAsyncDisposable
         List<DhtRecord> republish;
         List<NodeId> reprovide;
         List<DhtRecord> replicate = [];
+        var expiredPublications = false;
         lock (_gate)
         {
             _records.Expire(nowUtc);
@@ -1195,6 +1319,7 @@ public sealed class KademliaNode : IAsyncDisposable
             foreach (var key in _published.Where(p => p.Value.Record!.Expires <= nowUtc).Select(p => p.Key).ToList())
             {
                 _published.Remove(key);
+                expiredPublications = true;
             }
 
             republish = Due(_published, now).Select(p => p.Record!).ToList();
@@ -1216,6 +1341,11 @@ public sealed class KademliaNode : IAsyncDisposable
             }
         }
 
+        if (expiredPublications)
+        {
+            SavePublications();
+        }
+
         if (_time.GetElapsedTime(Interlocked.Read(ref _lastSelfLookup)) >= _options.SelfLookupInterval)
         {
             await SelfLookupAsync(cancellationToken).ConfigureAwait(false);
@@ -1233,19 +1363,132 @@ public sealed class KademliaNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Returns the publications due for republishing and marks them published now; caller holds the lock. Restored
+    /// ones are due at once, but only while the routing table has contacts (announcing to nobody would mark them done).
+    /// </summary>
     private List<(NodeId Key, DhtRecord? Record)> Due(Dictionary<NodeId, Publication> publications, long now)
     {
         var due = new List<(NodeId, DhtRecord?)>();
         foreach (var (key, publication) in publications.ToList())
         {
-            if (_time.GetElapsedTime(publication.LastPublished, now) >= _options.RepublishInterval)
+            if (publication.Restored ? _table.Count > 0 : _time.GetElapsedTime(publication.LastPublished, now) >= _options.RepublishInterval)
             {
-                publications[key] = publication with { LastPublished = now };
+                publications[key] = publication with { LastPublished = now, Restored = false };
                 due.Add((key, publication.Record));
             }
         }
 
         return due;
+    }
+
+    /// <summary>Loads what the publication store holds (on start): live records and provided keys, due for announcement once the node has contacts.</summary>
+    private void RestorePublications()
+    {
+        if (_publicationStore is null)
+        {
+            return;
+        }
+
+        PublishedState state;
+        try
+        {
+            state = _publicationStore.Load();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            NodeLog.PublicationsUnreadable(_logger, ex.Message);
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        var nowUtc = _time.GetUtcNow();
+        var restoredRecords = 0;
+        lock (_gate)
+        {
+            foreach (var record in state.Records)
+            {
+                if (record.Expires > nowUtc && record.Verify(_options.MaxValueBytes) == RecordCheck.Valid)
+                {
+                    _published[record.Key] = new Publication(record, now, Restored: true);
+                    restoredRecords++;
+                }
+            }
+
+            foreach (var key in state.ProvidedKeys)
+            {
+                _provided[key] = new Publication(null, now, Restored: true);
+            }
+        }
+
+        NodeLog.PublicationsRestored(_logger, restoredRecords, state.ProvidedKeys.Count);
+    }
+
+    /// <summary>Announces restored publications now (after a successful bootstrap) instead of at the next maintenance tick.</summary>
+    private async Task AnnounceRestoredAsync(CancellationToken cancellationToken)
+    {
+        List<DhtRecord> records;
+        List<NodeId> keys;
+        lock (_gate)
+        {
+            if (_table.Count == 0)
+            {
+                return;
+            }
+
+            var now = _time.GetTimestamp();
+            records = _published.Where(p => p.Value.Restored).Select(p => p.Value.Record!).ToList();
+            keys = _provided.Where(p => p.Value.Restored).Select(p => p.Key).ToList();
+            foreach (var record in records)
+            {
+                _published[record.Key] = _published[record.Key] with { LastPublished = now, Restored = false };
+            }
+
+            foreach (var key in keys)
+            {
+                _provided[key] = _provided[key] with { LastPublished = now, Restored = false };
+            }
+        }
+
+        foreach (var record in records)
+        {
+            await StoreOnClosestAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var key in keys)
+        {
+            await AnnounceProviderAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes what this node publishes to the publication store; a failure is logged, never thrown (the node keeps it in memory).</summary>
+    private void SavePublications()
+    {
+        if (_publicationStore is null)
+        {
+            return;
+        }
+
+        // One save at a time, each of the state when it starts, so the file never goes back to an older state.
+        lock (_saveGate)
+        {
+            PublishedState state;
+            lock (_gate)
+            {
+                state = new PublishedState(
+                    _published.Values.Select(p => p.Record!).ToList(),
+                    _provided.Keys.ToList());
+            }
+
+            try
+            {
+                _publicationStore.Save(state);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                NodeLog.PublicationsUnwritable(_logger, ex.Message);
+            }
+        }
     }
 
     private Task<LookupResult> SelfLookupAsync(CancellationToken cancellationToken)
@@ -1279,10 +1522,20 @@ public sealed class KademliaNode : IAsyncDisposable
     /// <summary>PINGs the head of a full bucket; it stays if it answers, else the newest replacement takes its place (paper §2.2).</summary>
     private async Task CheckEvictionCandidateAsync(NodeContact head)
     {
-        var answer = await RequestWithRetriesAsync(head.EndPoint, head.Id, new Envelope { Ping = new PingRequest() }, _shutdown.Token).ConfigureAwait(false);
+        bool answered;
+        try
+        {
+            answered = await RequestWithRetriesAsync(head.EndPoint, head.Id, new Envelope { Ping = new PingRequest() }, _shutdown.Token).ConfigureAwait(false) is not null;
+        }
+        catch (PendingTableFullException)
+        {
+            // Not asked, so not failed: the head keeps its place.
+            answered = true;
+        }
+
         lock (_gate)
         {
-            _table.OnEvictionPing(head, answer is not null);
+            _table.OnEvictionPing(head, answered);
         }
     }
 
@@ -1348,7 +1601,11 @@ public sealed class KademliaNode : IAsyncDisposable
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>One event of a lookup: a query answered (Response set) or failed (null), or passed its soft timeout.</summary>
-    private readonly record struct LookupEvent(NodeContact Peer, RpcResponse? Response, bool Slow);
+    private readonly record struct LookupEvent(NodeContact Peer, RpcResponse? Response, bool Slow)
+    {
+        /// <summary>Gets whether the query failed because it was never sent (pending table full): not the peer's fault.</summary>
+        public bool NotSent { get; init; }
+    }
 
     /// <summary>Work to start from a timer; holds the timer so that it is not collected before it fires.</summary>
     private sealed class SpawnState(Func<Task> work, TaskCompletionSource<Task> started)
@@ -1360,6 +1617,9 @@ public sealed class KademliaNode : IAsyncDisposable
         public ITimer? Timer { get; set; }
     }
 
-    /// <summary>Something this node publishes: a record (null for a provider announcement) and when it last went out.</summary>
-    private sealed record Publication(DhtRecord? Record, long LastPublished);
+    /// <summary>
+    /// Something this node publishes: a record (null for a provider announcement) and when it last went out;
+    /// <paramref name="Restored"/> while it was loaded from the publication store and not yet announced by this process.
+    /// </summary>
+    private sealed record Publication(DhtRecord? Record, long LastPublished, bool Restored = false);
 }

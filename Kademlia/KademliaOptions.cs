@@ -19,6 +19,12 @@ public sealed class KademliaOptions
     /// <summary>Largest record value, bytes (BEP 44 §"Messages": v is at most 1000 bytes).</summary>
     public const int DefaultMaxValueBytes = 1000;
 
+    /// <summary>Default <see cref="MaxRequestsPerSecondPerIp"/>: 1,024 requests/s (OpenDHT's per-IP rate limit).</summary>
+    public const int DefaultMaxRequestsPerSecondPerIp = 1_024;
+
+    /// <summary>Default <see cref="MaxRequestsPerSecond"/>: 8,192 requests/s (OpenDHT's global rate limit).</summary>
+    public const int DefaultMaxRequestsPerSecond = 8_192;
+
     /// <summary>Gets or sets k, the k-bucket size and replication factor. Default 20; range 1..64.</summary>
     public int BucketSize { get; set; } = DefaultBucketSize;
 
@@ -75,6 +81,57 @@ public sealed class KademliaOptions
     /// <summary>Gets or sets the most requests from unknown senders verified by a PING at once before they may enter the routing table. Default 64; range 0..4,096.</summary>
     public int MaxPendingVerifications { get; set; } = 64;
 
+    /// <summary>
+    /// Gets or sets the most requests per second answered for one source: an IP address, or for loopback sources an
+    /// IP address and port (a local swarm shares 127.0.0.1). Requests past it are dropped unanswered and counted
+    /// (<c>overlay.kademlia.requests.refused</c>, reason <c>rate-source</c>); a source may burst to one second's worth.
+    /// Default 1,024 (OpenDHT's per-IP limit); 0 = no limit; range 0..10,000,000.
+    /// </summary>
+    public int MaxRequestsPerSecondPerIp { get; set; } = DefaultMaxRequestsPerSecondPerIp;
+
+    /// <summary>
+    /// Gets or sets the most requests per second answered from all sources together; past it requests are dropped and
+    /// counted (reason <c>rate-global</c>). Default 8,192 (OpenDHT's global limit); 0 = no limit; range 0..10,000,000.
+    /// </summary>
+    public int MaxRequestsPerSecond { get; set; } = DefaultMaxRequestsPerSecond;
+
+    /// <summary>
+    /// Gets or sets the most verification PINGs per minute sent to one source (keyed like
+    /// <see cref="MaxRequestsPerSecondPerIp"/>). Each request from an unknown node ID triggers a PING to the request's
+    /// source address, which a spoofer chooses; this caps what a flood of fresh IDs makes us send to one victim at
+    /// this many PINGs (each re-sent per <see cref="RpcRetries"/>) a minute. Default 8 (a host runs one node, a NAT a
+    /// few, and each ID is verified at most once per 10 min); 0 = no limit; range 0..100,000.
+    /// </summary>
+    public int MaxVerificationsPerMinutePerIp { get; set; } = 8;
+
+    /// <summary>
+    /// Gets or sets the most requests of ours awaiting an answer at once (the pending-request table); a request past
+    /// it fails at once without being sent and is counted (<c>overlay.kademlia.rpc.refused</c>); a lookup then
+    /// treats that peer as not answering for this lookup only. Default 4,096; range 16..1,000,000.
+    /// </summary>
+    public int MaxPendingRequests { get; set; } = 4_096;
+
+    /// <summary>
+    /// Gets or sets the most contacts from one public IP group (/24 for IPv4, /48 for IPv6) in one k-bucket.
+    /// Default 2 (go-libp2p-kad-dht's diversity filter allows 2 per common-prefix length); 0 = no limit; range 0..64.
+    /// </summary>
+    public int MaxContactsPerIpGroupPerBucket { get; set; } = 2;
+
+    /// <summary>
+    /// Gets or sets the most contacts from one public IP group in the whole routing table. Default 3 (go-libp2p-kad-dht's
+    /// diversity filter allows 3 per table); 0 = no limit; range 0..16,384.
+    /// </summary>
+    public int MaxContactsPerIpGroupPerTable { get; set; } = 3;
+
+    /// <summary>
+    /// Gets or sets the most contacts from one local IP group (loopback, private, link-local ranges) in one k-bucket:
+    /// a local swarm runs many nodes on one address. Default 0 = no limit; range 0..64.
+    /// </summary>
+    public int MaxLocalContactsPerIpGroupPerBucket { get; set; }
+
+    /// <summary>Gets or sets the most contacts from one local IP group in the whole routing table. Default 0 = no limit; range 0..16,384.</summary>
+    public int MaxLocalContactsPerIpGroupPerTable { get; set; }
+
     /// <summary>Gets or sets the UDP socket receive buffer (SO_RCVBUF), bytes; the .NET default overflows under bursts. Default 4 MiB; range 64 KiB..256 MiB.</summary>
     public int ReceiveBufferBytes { get; set; } = 4 * 1024 * 1024;
 
@@ -102,6 +159,14 @@ public sealed class KademliaOptions
         Check(errors, nameof(MaxProvidersPerKey), MaxProvidersPerKey, 1, 1_024);
         Check(errors, nameof(MaxProviderKeys), MaxProviderKeys, 1, 10_000_000);
         Check(errors, nameof(MaxPendingVerifications), MaxPendingVerifications, 0, 4_096);
+        Check(errors, nameof(MaxRequestsPerSecondPerIp), MaxRequestsPerSecondPerIp, 0, 10_000_000);
+        Check(errors, nameof(MaxRequestsPerSecond), MaxRequestsPerSecond, 0, 10_000_000);
+        Check(errors, nameof(MaxVerificationsPerMinutePerIp), MaxVerificationsPerMinutePerIp, 0, 100_000);
+        Check(errors, nameof(MaxPendingRequests), MaxPendingRequests, 16, 1_000_000);
+        Check(errors, nameof(MaxContactsPerIpGroupPerBucket), MaxContactsPerIpGroupPerBucket, 0, 64);
+        Check(errors, nameof(MaxContactsPerIpGroupPerTable), MaxContactsPerIpGroupPerTable, 0, 16_384);
+        Check(errors, nameof(MaxLocalContactsPerIpGroupPerBucket), MaxLocalContactsPerIpGroupPerBucket, 0, 64);
+        Check(errors, nameof(MaxLocalContactsPerIpGroupPerTable), MaxLocalContactsPerIpGroupPerTable, 0, 16_384);
         Check(errors, nameof(ReceiveBufferBytes), ReceiveBufferBytes, 64 * 1024, 256 * 1024 * 1024);
         return errors;
     }

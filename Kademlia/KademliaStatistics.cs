@@ -2,7 +2,7 @@ namespace Overlay.Kademlia;
 
 /// <summary>A snapshot of a node's counters since start. Immutable.</summary>
 /// <param name="DatagramsReceived">Datagrams delivered by the transport.</param>
-/// <param name="DatagramsDropped">Datagrams dropped: malformed, wrong version, unknown body, unsolicited response, or oversized.</param>
+/// <param name="DatagramsDropped">Datagrams dropped: malformed, wrong version, unknown body, unsolicited response, oversized, or requests over a rate limit (also counted in <see cref="RequestsRefused"/>).</param>
 /// <param name="RequestsServed">Requests answered.</param>
 /// <param name="ResponsesMatched">Responses that matched one of our pending requests. Every received datagram is counted once in exactly one of DatagramsDropped, RequestsServed and ResponsesMatched.</param>
 /// <param name="RequestsSent">Requests sent (including retries).</param>
@@ -19,4 +19,17 @@ public sealed record KademliaStatistics(
     long Timeouts,
     int RoutingTableSize,
     int RecordsStored,
-    int ProviderRecordsStored);
+    int ProviderRecordsStored)
+{
+    /// <summary>Gets the requests dropped unanswered because their source or all sources together were over the rate limit (Kademlia:MaxRequestsPerSecondPerIp, MaxRequestsPerSecond); part of <see cref="DatagramsDropped"/>.</summary>
+    public long RequestsRefused { get; init; }
+
+    /// <summary>Gets the requests of ours not sent because the pending-request table was full (Kademlia:MaxPendingRequests).</summary>
+    public long RpcRefused { get; init; }
+
+    /// <summary>Gets the contacts kept out of the routing table by its diversity limits (one ID per endpoint, per-IP-group caps).</summary>
+    public long DiversityRefusals { get; init; }
+
+    /// <summary>Gets the requests of ours awaiting an answer now.</summary>
+    public int PendingRequests { get; init; }
+}

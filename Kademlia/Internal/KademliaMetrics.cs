@@ -22,6 +22,18 @@ internal static class KademliaMetrics
     public static readonly Counter<long> RpcTimeouts =
         Meter.CreateCounter<long>("overlay.kademlia.rpc.timeouts", "{request}", "Requests that got no answer in time");
 
+    public static readonly Counter<long> RequestsRefused =
+        Meter.CreateCounter<long>("overlay.kademlia.requests.refused", "{request}", "Requests dropped unanswered over a rate limit, tagged by reason (rate-source, rate-global)");
+
+    public static readonly Counter<long> VerificationsRefused =
+        Meter.CreateCounter<long>("overlay.kademlia.verifications.refused", "{request}", "Verification PINGs not sent because their destination was over its per-minute limit");
+
+    public static readonly Counter<long> RpcRefused =
+        Meter.CreateCounter<long>("overlay.kademlia.rpc.refused", "{request}", "Requests of ours not sent because the pending-request table was full");
+
+    public static readonly Counter<long> DiversityRefusals =
+        Meter.CreateCounter<long>("overlay.kademlia.routing.diversity_refused", "{contact}", "Contacts kept out of the routing table by its diversity limits");
+
     public static readonly Histogram<double> LookupDuration =
         Meter.CreateHistogram<double>("overlay.kademlia.lookup.duration", "s", "Duration of iterative lookups");
 

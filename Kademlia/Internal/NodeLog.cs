@@ -26,4 +26,13 @@ internal static partial class NodeLog
 
     [LoggerMessage(EventId = 1026, Level = LogLevel.Debug, Message = "Refused {Operation} from {Endpoint}: {Status}")]
     public static partial void Refused(ILogger logger, string operation, IPEndPoint endpoint, string status);
+
+    [LoggerMessage(EventId = 1027, Level = LogLevel.Warning, Message = "Published records and provided keys could not be read ({Reason}); starting with none")]
+    public static partial void PublicationsUnreadable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1028, Level = LogLevel.Warning, Message = "Published records and provided keys could not be saved ({Reason}); they are kept in memory")]
+    public static partial void PublicationsUnwritable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1029, Level = LogLevel.Information, Message = "Restored {Records} published records and {Keys} provided keys; announcing them once joined")]
+    public static partial void PublicationsRestored(ILogger logger, int records, int keys);
 }

@@ -4,7 +4,10 @@ namespace Overlay.Kademlia.Internal;
 /// The Kademlia routing table (paper §2.2): 256 k-buckets indexed by the common prefix length of a contact's ID with
 /// ours. Only contacts that answered one of our queries are inserted (<see cref="Update"/>). A full bucket keeps its
 /// old contacts (they are likelier to stay up, §2.2) and evicts the least-recently seen only after it fails a PING;
-/// meanwhile the newcomer waits in the replacement cache (§4.1). Not thread-safe: the owning node serialises access.
+/// meanwhile the newcomer waits in the replacement cache (§4.1). <see cref="DiversityLimits"/> refuse a contact
+/// whose endpoint another node ID holds, or whose IP group already has its share of the bucket or the table (in the
+/// table and when a replacement is promoted), so one host cannot claim many IDs and one network cannot fill a bucket.
+/// Not thread-safe: the owning node serialises access.
 /// </summary>
 internal sealed class RoutingTable
 {
@@ -13,6 +16,11 @@ internal sealed class RoutingTable
 
     private readonly KBucket?[] _buckets = new KBucket?[NodeId.Bits];
     private readonly int _bucketSize;
+    private readonly DiversityLimits _limits;
+
+    // Which node ID holds each endpoint in the table, and how many contacts each IP group has in it.
+    private readonly Dictionary<System.Net.IPEndPoint, NodeId> _endPoints = [];
+    private readonly Dictionary<IpGroup, int> _groupCounts = [];
 
     // Reused by every Closest call (access is serialised): a node answers each FIND_NODE with one, and fresh arrays
     // per call were 8 % of a simulation's allocations.
@@ -21,15 +29,23 @@ internal sealed class RoutingTable
     // Highest index of a bucket that exists (buckets are created, never removed): Closest visits no deeper.
     private int _deepestBucket = -1;
 
-    public RoutingTable(NodeId self, int bucketSize)
+    /// <summary>Creates an empty table.</summary>
+    /// <param name="self">This node's ID.</param>
+    /// <param name="bucketSize">k, contacts per bucket.</param>
+    /// <param name="limits">Diversity limits; null = <see cref="DiversityLimits.None"/>.</param>
+    public RoutingTable(NodeId self, int bucketSize, DiversityLimits? limits = null)
     {
         Self = self;
         _bucketSize = bucketSize;
+        _limits = limits ?? DiversityLimits.None;
     }
 
     public NodeId Self { get; }
 
     public int Count { get; private set; }
+
+    /// <summary>Gets how many contacts the diversity limits kept out of the table or its replacement caches.</summary>
+    public long DiversityRefusals { get; private set; }
 
     /// <summary>
     /// Records that <paramref name="contact"/> answered us. Returns the head contact to PING when the bucket is full
@@ -50,11 +66,22 @@ internal sealed class RoutingTable
             // Seen again: to the tail (most recently seen). The entry, and its cached wire form, is kept unless the
             // node answered from another endpoint.
             var seen = bucket.Contacts[position];
-            bucket.Contacts.RemoveAt(position);
             if (seen.Contact != contact)
             {
+                // It answered from another endpoint: move it only if the new endpoint and group are admissible, else
+                // keep the entry as it was (it fails and is replaced if the old endpoint is really gone).
+                if (!Admits(contact, bucket, seen))
+                {
+                    DiversityRefusals++;
+                    return null;
+                }
+
+                Release(seen);
                 seen = new RoutingEntry(contact);
+                Track(seen);
             }
+
+            bucket.Contacts.RemoveAt(position);
 
             seen.Failures = 0;
             seen.LastSeen = now;
@@ -62,9 +89,17 @@ internal sealed class RoutingTable
             return null;
         }
 
+        if (!Admits(contact, bucket, null))
+        {
+            DiversityRefusals++;
+            return null;
+        }
+
         if (bucket.Contacts.Count < _bucketSize)
         {
-            bucket.Contacts.Add(new RoutingEntry(contact) { LastSeen = now });
+            var entry = new RoutingEntry(contact) { LastSeen = now };
+            bucket.Contacts.Add(entry);
+            Track(entry);
             bucket.Replacements.RemoveAll(c => c.Id == contact.Id);
             Count++;
             return null;
@@ -138,6 +173,13 @@ internal sealed class RoutingTable
             Evict(bucket, position);
         }
     }
+
+    /// <summary>
+    /// Returns whether <paramref name="endPoint"/> belongs to a contact in the table whose ID is not
+    /// <paramref name="id"/> (such a node could not enter: at most one ID per endpoint).
+    /// </summary>
+    public bool EndPointHeldByOther(System.Net.IPEndPoint endPoint, NodeId id) =>
+        _limits.OneIdPerEndPoint && _endPoints.TryGetValue(endPoint, out var holder) && holder != id;
 
     /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
     public bool Contains(NodeId id) =>
@@ -275,20 +317,114 @@ internal sealed class RoutingTable
 
     private void Evict(KBucket bucket, int position)
     {
+        Release(bucket.Contacts[position]);
         bucket.Contacts.RemoveAt(position);
         Count--;
-        if (bucket.Replacements.Count > 0)
+
+        // The newest replacement the diversity limits admit now takes the place; inadmissible ones are dropped.
+        while (bucket.Replacements.Count > 0)
         {
             var newest = bucket.Replacements[^1];
             bucket.Replacements.RemoveAt(bucket.Replacements.Count - 1);
-            bucket.Contacts.Add(new RoutingEntry(newest));
+            if (!Admits(newest, bucket, null))
+            {
+                DiversityRefusals++;
+                continue;
+            }
+
+            var entry = new RoutingEntry(newest);
+            bucket.Contacts.Add(entry);
+            Track(entry);
             Count++;
+            break;
+        }
+    }
+
+    /// <summary>
+    /// Returns whether <paramref name="contact"/> may enter <paramref name="bucket"/> (in place of
+    /// <paramref name="replacing"/>, when moving an entry): its endpoint is not held by another ID, and its IP group
+    /// is under its per-bucket and per-table limits.
+    /// </summary>
+    private bool Admits(NodeContact contact, KBucket bucket, RoutingEntry? replacing)
+    {
+        if (EndPointHeldByOther(contact.EndPoint, contact.Id))
+        {
+            return false;
+        }
+
+        if (!_limits.LimitsGroups)
+        {
+            return true;
+        }
+
+        var group = IpGroup.Of(contact.EndPoint.Address);
+        var perBucket = group.IsLocal ? _limits.LocalPerBucket : _limits.PerBucket;
+        var perTable = group.IsLocal ? _limits.LocalPerTable : _limits.PerTable;
+        var sameEntry = replacing is not null && replacing.Group == group ? 1 : 0;
+        if (perTable > 0 && _groupCounts.GetValueOrDefault(group) - sameEntry >= perTable)
+        {
+            return false;
+        }
+
+        if (perBucket > 0)
+        {
+            var inBucket = 0;
+            foreach (var entry in bucket.Contacts)
+            {
+                if (entry != replacing && entry.Group == group)
+                {
+                    inBucket++;
+                }
+            }
+
+            if (inBucket >= perBucket)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void Track(RoutingEntry entry)
+    {
+        if (_limits.OneIdPerEndPoint)
+        {
+            _endPoints[entry.Contact.EndPoint] = entry.Contact.Id;
+        }
+
+        if (_limits.LimitsGroups)
+        {
+            _groupCounts[entry.Group] = _groupCounts.GetValueOrDefault(entry.Group) + 1;
+        }
+    }
+
+    private void Release(RoutingEntry entry)
+    {
+        if (_limits.OneIdPerEndPoint
+            && _endPoints.TryGetValue(entry.Contact.EndPoint, out var holder)
+            && holder == entry.Contact.Id)
+        {
+            _endPoints.Remove(entry.Contact.EndPoint);
+        }
+
+        if (_limits.LimitsGroups && _groupCounts.TryGetValue(entry.Group, out var count))
+        {
+            if (count <= 1)
+            {
+                _groupCounts.Remove(entry.Group);
+            }
+            else
+            {
+                _groupCounts[entry.Group] = count - 1;
+            }
         }
     }
 
     private void AddReplacement(KBucket bucket, NodeContact contact)
     {
-        bucket.Replacements.RemoveAll(c => c.Id == contact.Id);
+        // One ID per endpoint in the cache too, so one socket cannot queue many IDs to slip in one by one.
+        bucket.Replacements.RemoveAll(c => c.Id == contact.Id || (_limits.OneIdPerEndPoint && c.EndPoint.Equals(contact.EndPoint)));
         bucket.Replacements.Add(contact);
         if (bucket.Replacements.Count > _bucketSize)
         {
