@@ -12,11 +12,11 @@ internal static partial class NodeLog
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "bootstrap reached {Reached} of {Contacts} contacts; routing table holds {RoutingTableSize} in {Elapsed}")]
     public static partial void Bootstrapped(ILogger logger, int reached, int contacts, int routingTableSize, TimeSpan elapsed);
 
-    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "bootstrap attempt {Attempt} of {Attempts}: none of {Contacts} contacts answered; retrying in {Delay}")]
-    public static partial void BootstrapRetry(ILogger logger, int attempt, int attempts, int contacts, TimeSpan delay);
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "bootstrap attempt {Attempt}: none of {Contacts} contacts answered; retrying in {Delay} (and for as long as the routing table is empty)")]
+    public static partial void BootstrapRetry(ILogger logger, int attempt, int contacts, TimeSpan delay);
 
-    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "bootstrap failed: none of {Contacts} contacts answered after {Attempts} attempts; the node runs alone until another node contacts it")]
-    public static partial void BootstrapFailed(ILogger logger, int contacts, int attempts);
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "could not save the peer cache {Path}: {Reason}")]
+    public static partial void PeerCacheFailed(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Information, Message = "no bootstrap contacts configured: this node is the first of its swarm")]
     public static partial void NoBootstrap(ILogger logger);

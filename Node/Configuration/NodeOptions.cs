@@ -38,14 +38,27 @@ internal sealed class NodeOptions
     /// <summary>Gets or sets whether the API may listen on a non-loopback address (it has no authentication). Default false.</summary>
     public bool AllowRemoteApi { get; set; }
 
-    /// <summary>Gets or sets the bootstrap contacts, each <c>host:port</c> (UDP). Default empty (the first node of a swarm).</summary>
+    /// <summary>Gets or sets the bootstrap contacts, each <c>host:port</c> (UDP), tried after the peer cache. Default empty (the first node of a swarm).</summary>
     public string[] Bootstrap { get; set; } = [];
 
-    /// <summary>Gets or sets how many times bootstrap is tried when no contact answers. Default 5; range 1..100.</summary>
-    public int BootstrapAttempts { get; set; } = 5;
-
-    /// <summary>Gets or sets the delay before the first bootstrap retry; doubled on each further retry. Default 1 s; range 10 ms..5 min.</summary>
+    /// <summary>
+    /// Gets or sets the delay before the first bootstrap retry while no contact answers; doubled on each further retry
+    /// up to <see cref="BootstrapRetryMaxDelay"/>. Retries never stop while the routing table is empty. Default 1 s;
+    /// range 10 ms..5 min.
+    /// </summary>
     public TimeSpan BootstrapRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets the longest delay between bootstrap retries. Default 1 min (a node whose bootstrap peer was down
+    /// joins within a minute of it coming back, at one PING per contact per minute); range BootstrapRetryDelay..1 h.
+    /// </summary>
+    public TimeSpan BootstrapRetryMaxDelay { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Gets or sets how often the node checks that its routing table still has contacts (it bootstraps again when it
+    /// has emptied) and saves its peer cache (<c>&lt;data-dir&gt;/peers</c>). Default 10 s; range 10 ms..1 h.
+    /// </summary>
+    public TimeSpan JoinCheckInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Gets or sets the bound on finding providers for content that is not local. Default 60 s; range 100 ms..1 h.</summary>
     public TimeSpan GetTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -93,8 +106,9 @@ internal sealed class NodeOptions
             }
         }
 
-        CheckRange(errors, nameof(BootstrapAttempts), BootstrapAttempts, 1, 100);
         CheckRange(errors, nameof(BootstrapRetryDelay), BootstrapRetryDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5));
+        CheckRange(errors, nameof(BootstrapRetryMaxDelay), BootstrapRetryMaxDelay, BootstrapRetryDelay, TimeSpan.FromHours(1));
+        CheckRange(errors, nameof(JoinCheckInterval), JoinCheckInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         CheckRange(errors, nameof(GetTimeout), GetTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
         CheckRange(errors, nameof(FetchTimeout), FetchTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(24));
         CheckRange(errors, nameof(MaxProviders), MaxProviders, 1, 100);

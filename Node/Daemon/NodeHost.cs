@@ -54,6 +54,11 @@ internal static class NodeHost
             await stderr.WriteLineAsync($"error: identity key in {settings.DataDirectory} is unreadable: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
+        catch (DataDirectoryInUseException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             await stderr.WriteLineAsync($"error: data directory {settings.DataDirectory}: {ex.Message}").ConfigureAwait(false);

@@ -8,17 +8,22 @@ using Overlay.Storage;
 namespace Overlay.Node.Daemon;
 
 /// <summary>
-/// The concrete pieces of one node, wired together: identity, UDP transport, Kademlia node, block store, block
-/// exchange server and fetcher. The DHT (UDP) and the exchange (TCP) share one address and port number. Owns and
-/// disposes all of them; dispose is idempotent.
+/// The concrete pieces of one node, wired together: the data directory's lock, identity, UDP transport, Kademlia node
+/// (with its publication file <c>&lt;data-dir&gt;/published</c>), peer cache, block store, block exchange server and
+/// fetcher. The DHT (UDP) and the exchange (TCP) share one address and port number. Owns and disposes all of them;
+/// dispose is idempotent.
 /// </summary>
 internal sealed class NodeRuntime : IAsyncDisposable
 {
     private int _started;
     private int _disposed;
 
-    private NodeRuntime(NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    private readonly DataDirectoryLock _lock;
+
+    private NodeRuntime(DataDirectoryLock dataLock, NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
+        _lock = dataLock;
+        Peers = new PeerCache(Path.Combine(settings.DataDirectory, PeerCache.FileName));
         Settings = settings;
         Identity = identity;
         Transport = transport;
@@ -41,6 +46,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
 
     /// <summary>Gets the Kademlia node.</summary>
     public KademliaNode Dht { get; }
+
+    /// <summary>Gets the peer cache (<c>&lt;data-dir&gt;/peers</c>): contacts tried first when the node (re)joins.</summary>
+    public PeerCache Peers { get; }
 
     /// <summary>Gets the block store (<c>&lt;data-dir&gt;/blocks</c>).</summary>
     public FileBlockStore Store { get; }
@@ -70,20 +78,36 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <returns>The runtime.</returns>
     /// <exception cref="System.Net.Sockets.SocketException">The UDP port is taken or the address is not local.</exception>
     /// <exception cref="InvalidDataException">The identity key file is malformed.</exception>
+    /// <exception cref="DataDirectoryInUseException">Another daemon runs on the data directory.</exception>
     /// <exception cref="IOException">The data directory cannot be created or read.</exception>
     public static NodeRuntime Create(NodeSettings settings, ILoggerFactory loggerFactory, TimeProvider timeProvider)
     {
         var dataDir = settings.DataDirectory;
         Directory.CreateDirectory(dataDir);
-        var identity = NodeIdentity.LoadOrCreate(Path.Combine(dataDir, "identity.key"));
-        var address = IPAddress.Parse(settings.Node.ListenAddress);
-        var transport = UdpMessageTransport.Bind(new IPEndPoint(address, settings.Node.Port), settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
-        var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory);
-        var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
-        var server = new BlockExchangeServer(store, settings.Exchange, loggerFactory.CreateLogger<BlockExchangeServer>());
-        var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-        return new NodeRuntime(settings, identity, transport, dht, store, server, fetcher, timeProvider);
+        var dataLock = DataDirectoryLock.Acquire(dataDir);
+        UdpMessageTransport? transport = null;
+        try
+        {
+            var identity = NodeIdentity.LoadOrCreate(Path.Combine(dataDir, "identity.key"));
+            var address = IPAddress.Parse(settings.Node.ListenAddress);
+            transport = UdpMessageTransport.Bind(new IPEndPoint(address, settings.Node.Port), settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
+            var publications = new FilePublicationStore(Path.Combine(dataDir, PublicationsFileName));
+            var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory, publications: publications);
+            var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
+            var server = new BlockExchangeServer(store, settings.Exchange, loggerFactory.CreateLogger<BlockExchangeServer>());
+            var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
+            return new NodeRuntime(dataLock, settings, identity, transport, dht, store, server, fetcher, timeProvider);
+        }
+        catch
+        {
+            transport?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            dataLock.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The publication file's name in the data directory: records this node put and keys it provides.</summary>
+    public const string PublicationsFileName = "published";
 
     /// <summary>Starts the DHT and the exchange server (TCP on the DHT's address and port). Idempotent.</summary>
     /// <exception cref="System.Net.Sockets.SocketException">The TCP port is taken.</exception>
@@ -109,5 +133,6 @@ internal sealed class NodeRuntime : IAsyncDisposable
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
         await Dht.DisposeAsync().ConfigureAwait(false);
         await Transport.DisposeAsync().ConfigureAwait(false);
+        _lock.Dispose();
     }
 }

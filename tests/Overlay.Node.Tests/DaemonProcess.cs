@@ -68,9 +68,10 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <param name="dataDir">Its data directory.</param>
     /// <param name="bootstrap">Bootstrap contact, or null for the first node.</param>
     /// <param name="environment">Extra <c>OVERLAY__</c> settings.</param>
-    public static async Task<DaemonProcess> StartAsync(string dataDir, string? bootstrap, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="port">UDP and TCP port; 0 = any free port.</param>
+    public static async Task<DaemonProcess> StartAsync(string dataDir, string? bootstrap, IReadOnlyDictionary<string, string>? environment = null, int port = 0)
     {
-        var info = Info(["node", "run", "--data-dir", dataDir, "--port", "0", "--api", "127.0.0.1:0", .. bootstrap is null ? Array.Empty<string>() : ["--bootstrap", bootstrap]]);
+        var info = Info(["node", "run", "--data-dir", dataDir, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--api", "127.0.0.1:0", .. bootstrap is null ? Array.Empty<string>() : ["--bootstrap", bootstrap]]);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
