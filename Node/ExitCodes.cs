@@ -17,4 +17,10 @@ internal static class ExitCodes
 
     /// <summary>The daemon's API cannot be reached.</summary>
     public const int DaemonUnreachable = 4;
+
+    /// <summary>
+    /// The daemon refused the request: the API token is missing or wrong (the CLI reads it from
+    /// <c>&lt;data-dir&gt;/api.token</c>, so a wrong <c>--data-dir</c> is the usual cause), or the request was forbidden.
+    /// </summary>
+    public const int Refused = 5;
 }

@@ -19,6 +19,7 @@ dll=$repo/Node/bin/Release/net10.0/overlay.dll
 
 log() { printf '[swarm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# The CLI reads each daemon's API token from its --data-dir (api.token), so every call names the node's directory.
 overlay() { dotnet "$dll" "$@"; }
 now_ms() { date +%s%3N; }
 
@@ -36,7 +37,7 @@ wait_ready() {
       tail -n 20 "$state/node-$i.log" >&2 || true
       die "node $i exited during start-up (log: $state/node-$i.log)"
     fi
-    if size=$(overlay status --api "127.0.0.1:$((api0 + i))" --json 2>/dev/null | sed -n 's/.*"routingTableSize": *\([0-9]*\).*/\1/p') \
+    if size=$(overlay status --api "127.0.0.1:$((api0 + i))" --data-dir "$state/node-$i" --json 2>/dev/null | sed -n 's/.*"routingTableSize": *\([0-9]*\).*/\1/p') \
        && [[ -n "$size" ]] && { (( i == 0 )) || (( size > 0 )); }; then
       return 0
     fi
@@ -103,7 +104,7 @@ demo() {
   sha_in=$(sha256sum "$file" | cut -d' ' -f1)
   log "adding $file ($(stat -c %s "$file") bytes) on node 1"
   t0=$(now_ms)
-  cid=$(overlay add "$file" --api "127.0.0.1:$((api0 + 1))" --json | sed -n 's/.*"cid": *"\([^"]*\)".*/\1/p')
+  cid=$(overlay add "$file" --api "127.0.0.1:$((api0 + 1))" --data-dir "$state/node-1" --json | sed -n 's/.*"cid": *"\([^"]*\)".*/\1/p')
   t1=$(now_ms)
   [[ -n "$cid" ]] || die "add returned no CID"
   log "added: $cid in $(( t1 - t0 )) ms"
@@ -111,7 +112,7 @@ demo() {
   out="$state/fetched.bin"
   rm -f "$out"
   t0=$(now_ms)
-  overlay get "$cid" -o "$out" --api "127.0.0.1:$((api0 + 20))" >&2
+  overlay get "$cid" -o "$out" --api "127.0.0.1:$((api0 + 20))" --data-dir "$state/node-20" >&2
   t1=$(now_ms)
   sha_out=$(sha256sum "$out" | cut -d' ' -f1)
   log "fetched on node 20 in $(( t1 - t0 )) ms ($(stat -c %s "$out") bytes)"
@@ -121,15 +122,15 @@ demo() {
   echo "transfer time:   $(( t1 - t0 )) ms"
 
   log "DHT lookups"
-  overlay dht providers "$cid" --api "127.0.0.1:$((api0 + 7))"
+  overlay dht providers "$cid" --api "127.0.0.1:$((api0 + 7))" --data-dir "$state/node-7"
   local target
   target=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  t0=$(now_ms); overlay dht find-node "$target" --api "127.0.0.1:$((api0 + 13))"; t1=$(now_ms)
+  t0=$(now_ms); overlay dht find-node "$target" --api "127.0.0.1:$((api0 + 13))" --data-dir "$state/node-13"; t1=$(now_ms)
   log "find-node from node 13: $(( t1 - t0 )) ms (CLI process included)"
   local key
-  key=$(overlay dht put "hello from node 3 at $(date -u +%FT%TZ)" --api "127.0.0.1:$((api0 + 3))" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
+  key=$(overlay dht put "hello from node 3 at $(date -u +%FT%TZ)" --api "127.0.0.1:$((api0 + 3))" --data-dir "$state/node-3" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
   [[ -n "$key" ]] || die "dht put returned no key"
-  overlay dht get "$key" --api "127.0.0.1:$((api0 + 17))"
+  overlay dht get "$key" --api "127.0.0.1:$((api0 + 17))" --data-dir "$state/node-17"
   echo "demo ok"
 }
 

@@ -12,25 +12,28 @@ internal static class ApiEndpoints
 
     /// <summary>
     /// Maps: GET id, GET status, GET peers, POST ping?addr=, GET dht/find-node/{id}, POST dht/put, GET dht/get/{key},
-    /// GET dht/providers/{cid}, POST add, POST fetch/{cid}, GET cat/{cid}; any other path under the prefix answers
-    /// 404 <c>not_found</c> naming the method and path.
+    /// GET dht/providers/{cid}, POST add, POST fetch/{cid}, GET cat/{cid}, each with its <see cref="ApiRoutePolicy"/>;
+    /// any other path under the prefix answers 404 <c>not_found</c> naming the method and path (no body allowed).
     /// </summary>
     /// <param name="endpoints">The application.</param>
     /// <returns>The route group.</returns>
     public static RouteGroupBuilder MapNodeApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup(Prefix);
-        api.MapGet("id", (NodeApi node) => node.GetId());
-        api.MapGet("status", (NodeApi node) => node.GetStatus());
-        api.MapGet("peers", (NodeApi node) => node.GetPeers());
-        api.MapPost("ping", (NodeApi node, string? addr, CancellationToken cancellationToken) => node.PingAsync(addr, cancellationToken));
-        api.MapGet("dht/find-node/{id}", (NodeApi node, string id, CancellationToken cancellationToken) => node.FindNodeAsync(id, cancellationToken));
-        api.MapPost("dht/put", (NodeApi node, HttpRequest request, CancellationToken cancellationToken) => node.PutAsync(request, cancellationToken));
-        api.MapGet("dht/get/{key}", (NodeApi node, string key, CancellationToken cancellationToken) => node.GetRecordAsync(key, cancellationToken));
-        api.MapGet("dht/providers/{cid}", (NodeApi node, string cid, CancellationToken cancellationToken) => node.GetProvidersAsync(cid, cancellationToken));
-        api.MapPost("add", (NodeApi node, HttpRequest request, CancellationToken cancellationToken) => node.AddAsync(request, cancellationToken));
-        api.MapPost("fetch/{cid}", (NodeApi node, string cid, CancellationToken cancellationToken) => node.FetchAsync(cid, cancellationToken));
-        api.MapGet("cat/{cid}", (NodeApi node, HttpContext context, string cid) => node.CatAsync(context, cid));
+
+        // What body each route takes (ApiGuard enforces it before the handler); the token, Host and Origin checks
+        // apply to every route alike.
+        api.MapGet("id", (NodeApi node) => node.GetId()).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("status", (NodeApi node) => node.GetStatus()).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("peers", (NodeApi node) => node.GetPeers()).WithBody(ApiRoutePolicy.NoBody);
+        api.MapPost("ping", (NodeApi node, string? addr, CancellationToken cancellationToken) => node.PingAsync(addr, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("dht/find-node/{id}", (NodeApi node, string id, CancellationToken cancellationToken) => node.FindNodeAsync(id, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapPost("dht/put", (NodeApi node, HttpRequest request, CancellationToken cancellationToken) => node.PutAsync(request, cancellationToken)).WithBody(ApiRoutePolicy.JsonRecord);
+        api.MapGet("dht/get/{key}", (NodeApi node, string key, CancellationToken cancellationToken) => node.GetRecordAsync(key, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("dht/providers/{cid}", (NodeApi node, string cid, CancellationToken cancellationToken) => node.GetProvidersAsync(cid, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapPost("add", (NodeApi node, HttpRequest request, CancellationToken cancellationToken) => node.AddAsync(request, cancellationToken)).WithBody(ApiRoutePolicy.Stream);
+        api.MapPost("fetch/{cid}", (NodeApi node, string cid, CancellationToken cancellationToken) => node.FetchAsync(cid, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("cat/{cid}", (NodeApi node, HttpContext context, string cid) => node.CatAsync(context, cid)).WithBody(ApiRoutePolicy.NoBody);
         api.Map("{**rest}", (RequestDelegate)(context =>
             throw new ApiException(ApiError.NotFound, $"no API route {context.Request.Method} {context.Request.Path}")));
         return api;

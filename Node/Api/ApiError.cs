@@ -20,6 +20,24 @@ internal enum ApiError
 
     /// <summary>An unexpected failure in the daemon. HTTP 500; exit 1.</summary>
     Internal,
+
+    /// <summary>
+    /// The request lacks the API token (<c>Authorization: Bearer</c>, from <c>&lt;data-dir&gt;/api.token</c>) or carries
+    /// a wrong one. HTTP 401; exit 5.
+    /// </summary>
+    Unauthorized,
+
+    /// <summary>
+    /// The request came through a name that is not the API's own (DNS rebinding) or from a web page whose origin is
+    /// not in <c>Api:AllowedOrigins</c>. HTTP 403; exit 5.
+    /// </summary>
+    Forbidden,
+
+    /// <summary>The body's Content-Type is not the one the route takes (a form or text/plain post). HTTP 415; exit 2.</summary>
+    UnsupportedMediaType,
+
+    /// <summary>The body is larger than the route accepts. HTTP 413; exit 2.</summary>
+    TooLarge,
 }
 
 /// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
@@ -34,6 +52,10 @@ internal static class ApiErrors
         ApiError.NoProviders => "no_providers",
         ApiError.FetchFailed => "fetch_failed",
         ApiError.BadContent => "bad_content",
+        ApiError.Unauthorized => "unauthorized",
+        ApiError.Forbidden => "forbidden",
+        ApiError.UnsupportedMediaType => "unsupported_media_type",
+        ApiError.TooLarge => "too_large",
         _ => "internal",
     };
 
@@ -45,6 +67,10 @@ internal static class ApiErrors
         ApiError.NotFound or ApiError.NoProviders => 404,
         ApiError.FetchFailed => 502,
         ApiError.BadContent => 422,
+        ApiError.Unauthorized => 401,
+        ApiError.Forbidden => 403,
+        ApiError.UnsupportedMediaType => 415,
+        ApiError.TooLarge => 413,
         _ => 500,
     };
 
@@ -52,7 +78,8 @@ internal static class ApiErrors
     /// <param name="code">The code string.</param>
     public static int ExitCode(string? code) => code switch
     {
-        "bad_request" => ExitCodes.Usage,
+        "bad_request" or "unsupported_media_type" or "too_large" => ExitCodes.Usage,
+        "unauthorized" or "forbidden" => ExitCodes.Refused,
         "not_found" or "no_providers" => ExitCodes.NotFound,
         _ => ExitCodes.Failure,
     };

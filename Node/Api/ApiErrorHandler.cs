@@ -6,8 +6,10 @@ namespace Overlay.Node.Api;
 
 /// <summary>
 /// Middleware that turns exceptions thrown by API handlers into <c>{ "error", "code" }</c> responses:
-/// <see cref="ApiException"/> keeps its kind; <see cref="BadHttpRequestException"/> and <see cref="JsonException"/>
-/// (malformed request) become <see cref="ApiError.BadRequest"/>; anything else is logged with
+/// <see cref="ApiException"/> keeps its kind; <see cref="BadHttpRequestException"/> with status 413 (Kestrel stopped
+/// reading a body past the route's limit, see <see cref="ApiGuard"/>) becomes <see cref="ApiError.TooLarge"/>; other
+/// <see cref="BadHttpRequestException"/>s and <see cref="JsonException"/> (malformed request) become
+/// <see cref="ApiError.BadRequest"/>; anything else is logged with
 /// <see cref="NodeLog.ApiFailed"/> and becomes <see cref="ApiError.Internal"/>. When the response has already started
 /// (a stream was being written), the failure is logged with <see cref="NodeLog.ApiAborted"/> and the connection is
 /// aborted so the client sees a truncated body rather than a well-formed one. A request the client abandoned is
@@ -39,6 +41,10 @@ internal static class ApiErrorHandler
         catch (ApiException ex)
         {
             await FailAsync(context, ex.Error, ex.Message, logger).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await FailAsync(context, ApiError.TooLarge, $"the body is larger than {context.Request.Path} accepts: {ex.Message}", logger).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex)
         {

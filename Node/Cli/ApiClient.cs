@@ -8,23 +8,34 @@ namespace Overlay.Node.Cli;
 /// <summary>
 /// Calls the daemon's local API. Every failure becomes a <see cref="CliException"/>: an API error body
 /// <c>{ error, code }</c> keeps its message and maps its code with <see cref="ApiErrors.ExitCode"/>; a refused or
-/// unresolvable connection is <see cref="ExitCodes.DaemonUnreachable"/>. No request timeout: long fetches are
+/// unresolvable connection is <see cref="ExitCodes.DaemonUnreachable"/>. Every request carries the daemon's token as
+/// <c>Authorization: Bearer</c> when one was found; a 401 names the token file the CLI read. No request timeout: long fetches are
 /// bounded by the daemon (Node:FetchTimeout) and the user (Ctrl+C). Not thread-safe for concurrent disposal only.
 /// </summary>
 internal sealed class ApiClient : IDisposable
 {
     private readonly HttpClient _http;
+    private readonly string? _token;
+    private readonly string? _tokenPath;
 
     /// <summary>Creates a client.</summary>
     /// <param name="baseUri">The API's base, <c>http://host:port/</c>.</param>
     /// <param name="handler">The message handler (tests pass a fake); null for a socket handler.</param>
-    public ApiClient(Uri baseUri, HttpMessageHandler? handler = null)
+    /// <param name="token">The daemon's API token, sent as <c>Authorization: Bearer</c> on every request; null to send none.</param>
+    /// <param name="tokenPath">Where the token was looked for, named in the message of a 401; null when unknown.</param>
+    public ApiClient(Uri baseUri, HttpMessageHandler? handler = null, string? token = null, string? tokenPath = null)
     {
         ArgumentNullException.ThrowIfNull(baseUri);
         BaseUri = baseUri;
+        _token = token;
+        _tokenPath = tokenPath;
         _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: true);
         _http.BaseAddress = baseUri;
         _http.Timeout = Timeout.InfiniteTimeSpan;
+        if (!string.IsNullOrEmpty(token))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
     }
 
     /// <summary>Gets the API's base URI.</summary>
@@ -132,7 +143,14 @@ internal sealed class ApiClient : IDisposable
 
         using (response)
         {
-            throw await ToErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            var error = await ToErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized && _tokenPath is not null)
+            {
+                var found = _token is null ? "found no token there" : "sent the token found there";
+                throw new CliException(error.ExitCode, $"{error.Message} (the CLI looked in {_tokenPath} and {found}; is --data-dir the daemon's?)");
+            }
+
+            throw error;
         }
     }
 }

@@ -8,16 +8,16 @@ namespace Overlay.Node.Cli;
 /// </summary>
 internal sealed class CliContext
 {
-    private readonly Func<Uri> _resolveApi;
+    private readonly Func<ApiTarget> _resolveApi;
 
     /// <summary>Creates a context.</summary>
     /// <param name="json">Whether <c>--json</c> was given.</param>
-    /// <param name="resolveApi">Finds the API base URI when a command first needs it (see <see cref="ApiLocator"/>).</param>
+    /// <param name="resolveApi">Finds the API base URI and token when a command first needs them (see <see cref="ApiLocator"/>).</param>
     /// <param name="stdout">Where results go.</param>
     /// <param name="stderr">Where errors go.</param>
     /// <param name="stdoutIsTerminal">Whether stdout is a terminal.</param>
     /// <param name="stderrIsTerminal">Whether stderr is a terminal.</param>
-    public CliContext(bool json, Func<Uri> resolveApi, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal, bool stderrIsTerminal)
+    public CliContext(bool json, Func<ApiTarget> resolveApi, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal, bool stderrIsTerminal)
     {
         Json = json;
         _resolveApi = resolveApi;
@@ -58,9 +58,13 @@ internal sealed class CliContext
     /// <summary>Gets whether stderr is a terminal.</summary>
     public bool StderrIsTerminal { get; }
 
-    /// <summary>Creates a client for the daemon's API, resolving its address now.</summary>
-    /// <returns>A client the caller disposes.</returns>
+    /// <summary>Creates a client for the daemon's API, resolving its address and reading its token now.</summary>
+    /// <returns>A client that sends the token on every request; the caller disposes it.</returns>
     /// <exception cref="CliException">Exit code 2: the API address is invalid.</exception>
     /// <exception cref="Configuration.ConfigException">The configuration file is malformed.</exception>
-    public ApiClient CreateClient() => new(_resolveApi());
+    public ApiClient CreateClient()
+    {
+        var target = _resolveApi();
+        return new ApiClient(target.BaseUri, token: target.Token, tokenPath: target.TokenPath);
+    }
 }

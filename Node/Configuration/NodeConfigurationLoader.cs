@@ -32,6 +32,7 @@ internal static partial class NodeConfigurationLoader
         ("Kademlia", typeof(KademliaOptions)),
         ("Exchange", typeof(ExchangeOptions)),
         (StorageOptions.SectionName, typeof(StorageOptions)),
+        (ApiOptions.SectionName, typeof(ApiOptions)),
     ];
 
     /// <summary>
@@ -84,7 +85,7 @@ internal static partial class NodeConfigurationLoader
             .FirstOrDefault(c => !c.Key.Equals("Logging", StringComparison.OrdinalIgnoreCase) && !Sections.Any(s => s.Section.Equals(c.Key, StringComparison.OrdinalIgnoreCase)));
         if (unknownSection is not null)
         {
-            errors.Add((unknownSection.Path, $"unknown section '{unknownSection.Key}' (known: Node, Kademlia, Exchange, Storage, Logging)"));
+            errors.Add((unknownSection.Path, $"unknown section '{unknownSection.Key}' (known: Node, Kademlia, Exchange, Storage, Api, Logging)"));
         }
 
         ThrowIfAny(configuration, configPath, errors);
@@ -115,13 +116,14 @@ internal static partial class NodeConfigurationLoader
         var kademlia = (KademliaOptions)bound["Kademlia"];
         var exchange = (ExchangeOptions)bound["Exchange"];
         var storage = (StorageOptions)bound[StorageOptions.SectionName];
-        foreach (var message in node.Validate().Concat(kademlia.Validate()).Concat(ValidateExchange(exchange)).Concat(storage.Validate()))
+        var api = (ApiOptions)bound[ApiOptions.SectionName];
+        foreach (var message in node.Validate().Concat(kademlia.Validate()).Concat(ValidateExchange(exchange)).Concat(storage.Validate()).Concat(api.Validate()))
         {
             errors.Add((KeyOf(message), message.TrimEnd('.')));
         }
 
         ThrowIfAny(configuration, configPath, errors);
-        return new NodeSettings(configPath, configuration, node, kademlia, exchange, storage);
+        return new NodeSettings(configPath, configuration, node, kademlia, exchange, storage, api);
     }
 
     /// <summary>
@@ -209,7 +211,7 @@ internal static partial class NodeConfigurationLoader
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new ConfigException($"{configPath}: the top level must be a JSON object with sections Node, Kademlia, Exchange, Storage, Logging");
+                throw new ConfigException($"{configPath}: the top level must be a JSON object with sections Node, Kademlia, Exchange, Storage, Api, Logging");
             }
         }
         catch (JsonException ex)

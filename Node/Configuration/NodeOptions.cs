@@ -35,7 +35,7 @@ internal sealed class NodeOptions
     /// <summary>Gets or sets the local HTTP API endpoint, <c>host:port</c> or <c>http://host:port</c>; must be loopback unless <see cref="AllowRemoteApi"/>. Port 0 = any free port (see the data directory's <c>api</c> file). Default 127.0.0.1:5001.</summary>
     public string Api { get; set; } = DefaultApi;
 
-    /// <summary>Gets or sets whether the API may listen on a non-loopback address (it has no authentication). Default false.</summary>
+    /// <summary>Gets or sets whether the API may listen on a non-loopback address (its token would cross the network in clear text: plain HTTP). Default false.</summary>
     public bool AllowRemoteApi { get; set; }
 
     /// <summary>Gets or sets the bootstrap contacts, each <c>host:port</c> (UDP), tried after the peer cache. Default empty (the first node of a swarm).</summary>
@@ -95,7 +95,7 @@ internal sealed class NodeOptions
         }
         else if (!AllowRemoteApi && !IPAddress.IsLoopback(api.Address))
         {
-            errors.Add($"Node:Api = '{Api}' is not a loopback address; the API has no authentication (set Node:AllowRemoteApi = true to allow it).");
+            errors.Add($"Node:Api = '{Api}' is not a loopback address; the API is plain HTTP and its token would cross the network in clear text (set Node:AllowRemoteApi = true to allow it).");
         }
 
         for (var i = 0; i < Bootstrap.Length; i++)

@@ -11,13 +11,15 @@ namespace Overlay.Node.Configuration;
 /// <param name="Kademlia">The Kademlia section.</param>
 /// <param name="Exchange">The Exchange section.</param>
 /// <param name="Storage">The Storage section.</param>
+/// <param name="Api">The Api section.</param>
 internal sealed record NodeSettings(
     string ConfigPath,
     IConfigurationRoot Configuration,
     NodeOptions Node,
     KademliaOptions Kademlia,
     ExchangeOptions Exchange,
-    StorageOptions Storage)
+    StorageOptions Storage,
+    ApiOptions Api)
 {
     /// <summary>Gets the absolute data directory, with <c>~</c> expanded.</summary>
     public string DataDirectory => NodeConfigurationLoader.ExpandPath(Node.DataDir);

@@ -17,7 +17,8 @@ namespace Overlay.Node.Daemon;
 
 /// <summary>
 /// Runs the daemon (<c>overlay node run</c>): creates the <see cref="NodeRuntime"/> (binding UDP) before the host, then
-/// hosts <see cref="NodeService"/> and the local API on Kestrel with <see cref="WebApplication"/>, writes the API URL
+/// writes a new API token to <c>&lt;data-dir&gt;/api.token</c> (<see cref="ApiToken"/>), hosts <see cref="NodeService"/>
+/// and the local API on Kestrel with <see cref="WebApplication"/> behind <see cref="ApiGuard"/>, writes the API URL
 /// to <c>&lt;data-dir&gt;/api</c> and a ready line to stdout, and waits for SIGINT/SIGTERM (the default console
 /// lifetime). Logs go to stderr, one line each with a UTC timestamp, so stdout carries only the ready line.
 /// </summary>
@@ -74,45 +75,71 @@ internal static class NodeHost
                 return ExitCodes.Usage;
             }
 
-            var app = BuildApp(settings, runtime, loggerFactory, apiEndPoint);
-            await using (app.ConfigureAwait(false))
+            // The token exists before the API listens, so a client that finds the api file also finds the token.
+            var token = ApiToken.Create();
+            var tokenPath = ApiToken.PathIn(settings.DataDirectory);
+            try
             {
-                try
-                {
-                    await app.StartAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return ExitCodes.Ok;
-                }
-                catch (Exception ex) when (ex is IOException or SocketException)
-                {
-                    // Kestrel reports a taken API port as IOException; the exchange's TCP listener as SocketException.
-                    await stderr.WriteLineAsync($"error: cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}").ConfigureAwait(false);
-                    return ExitCodes.Failure;
-                }
-                catch (Exception ex)
-                {
-                    // Start-up failures of the pieces (e.g. a library not yet implemented) end the process with one line.
-                    await stderr.WriteLineAsync($"error: node failed to start: {ex.GetType().Name}: {OneLine(ex)}").ConfigureAwait(false);
-                    return ExitCodes.Failure;
-                }
+                ApiToken.Write(tokenPath, token);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await stderr.WriteLineAsync($"error: cannot write the API token {tokenPath}: {OneLine(ex)}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
 
-                var url = ListeningUrl(app) ?? $"http://{apiEndPoint}";
-                runtime.ApiUrl = url;
-                var apiPath = ApiFile.PathIn(settings.DataDirectory);
-                ApiFile.Write(apiPath, url, logger);
-                try
-                {
-                    NodeLog.Listening(logger, runtime.Dht.Id.ToString(), runtime.EndPoint, url, settings.DataDirectory);
-                    await stdout.WriteLineAsync($"overlay node {runtime.Dht.Id} udp {runtime.EndPoint} api {url}").ConfigureAwait(false);
-                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                    await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    ApiFile.Remove(apiPath, url, logger);
-                }
+            try
+            {
+                return await ServeAsync(settings, runtime, loggerFactory, logger, apiEndPoint, token, stdout, stderr, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ApiToken.Remove(tokenPath, token, logger);
+            }
+        }
+    }
+
+    /// <summary>Starts the API and the node, writes the api file and the ready line, and waits for shutdown.</summary>
+    private static async Task<int> ServeAsync(NodeSettings settings, NodeRuntime runtime, ILoggerFactory loggerFactory, ILogger logger, System.Net.IPEndPoint apiEndPoint, string token, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var app = BuildApp(settings, runtime, loggerFactory, apiEndPoint, token);
+        await using (app.ConfigureAwait(false))
+        {
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is IOException or SocketException)
+            {
+                // Kestrel reports a taken API port as IOException; the exchange's TCP listener as SocketException.
+                await stderr.WriteLineAsync($"error: cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+            catch (Exception ex)
+            {
+                // Start-up failures of the pieces (e.g. a library not yet implemented) end the process with one line.
+                await stderr.WriteLineAsync($"error: node failed to start: {ex.GetType().Name}: {OneLine(ex)}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+
+            var url = ListeningUrl(app) ?? $"http://{apiEndPoint}";
+            runtime.ApiUrl = url;
+            var apiPath = ApiFile.PathIn(settings.DataDirectory);
+            ApiFile.Write(apiPath, url, logger);
+            try
+            {
+                NodeLog.Listening(logger, runtime.Dht.Id.ToString(), runtime.EndPoint, url, settings.DataDirectory);
+                await stdout.WriteLineAsync($"overlay node {runtime.Dht.Id} udp {runtime.EndPoint} api {url}").ConfigureAwait(false);
+                await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ApiFile.Remove(apiPath, url, logger);
             }
         }
 
@@ -139,9 +166,10 @@ internal static class NodeHost
     /// <param name="runtime">The runtime, created before the host.</param>
     /// <param name="loggerFactory">The logger factory shared with the runtime; the caller owns it.</param>
     /// <param name="apiEndPoint">Where the API listens (port 0 = any free port).</param>
+    /// <param name="apiToken">The token every request must carry (<see cref="ApiToken.Create"/>); the caller writes its file.</param>
     /// <param name="hostNode">Whether to host <see cref="NodeService"/>; tests of the API alone turn it off.</param>
     /// <returns>The application, not started.</returns>
-    internal static WebApplication BuildApp(NodeSettings settings, NodeRuntime runtime, ILoggerFactory loggerFactory, System.Net.IPEndPoint apiEndPoint, bool hostNode = true)
+    internal static WebApplication BuildApp(NodeSettings settings, NodeRuntime runtime, ILoggerFactory loggerFactory, System.Net.IPEndPoint apiEndPoint, string apiToken, bool hostNode = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -163,14 +191,27 @@ internal static class NodeHost
         {
             kestrel.AddServerHeader = false;
 
-            // add streams files of any size; the importer reads the body chunk by chunk.
-            kestrel.Limits.MaxRequestBodySize = null;
+            // Small by default: ApiGuard sets each route's own limit (0 without a body, 16 KiB for records) and lifts it
+            // only for add, whose importer streams the body to the store chunk by chunk. Request line and header limits
+            // stay at Kestrel's defaults (8 KiB line, 32 KiB of headers, 100 headers), which bound them already.
+            kestrel.Limits.MaxRequestBodySize = ApiRoutePolicy.RecordBodyBytes;
             kestrel.Listen(apiEndPoint);
         });
 
         var app = builder.Build();
         var apiLogger = loggerFactory.CreateLogger(typeof(NodeApi).FullName!);
+        var guard = new ApiGuard(
+            apiToken,
+            ApiToken.PathIn(settings.DataDirectory),
+            settings.Api,
+            settings.Node.AllowRemoteApi,
+            app.Services.GetRequiredService<NodeMetrics>(),
+            loggerFactory.CreateLogger(typeof(ApiGuard).FullName!));
         app.Use((context, next) => ApiErrorHandler.InvokeAsync(context, next, apiLogger));
+
+        // Routing first, so the guard sees the matched route's policy; the guard, so no handler runs unless it passed.
+        app.UseRouting();
+        app.Use((context, next) => guard.InvokeAsync(context, next));
         app.MapNodeApi();
         return app;
     }

@@ -18,6 +18,10 @@ public sealed class ApiErrorTests
     [InlineData((int)ApiError.FetchFailed, "fetch_failed", 502, ExitCodes.Failure)]
     [InlineData((int)ApiError.BadContent, "bad_content", 422, ExitCodes.Failure)]
     [InlineData((int)ApiError.Internal, "internal", 500, ExitCodes.Failure)]
+    [InlineData((int)ApiError.Unauthorized, "unauthorized", 401, ExitCodes.Refused)]
+    [InlineData((int)ApiError.Forbidden, "forbidden", 403, ExitCodes.Refused)]
+    [InlineData((int)ApiError.UnsupportedMediaType, "unsupported_media_type", 415, ExitCodes.Usage)]
+    [InlineData((int)ApiError.TooLarge, "too_large", 413, ExitCodes.Usage)]
     public void EachErrorHasOneCodeStatusAndExitCode(int errorValue, string code, int status, int exitCode)
     {
         var error = (ApiError)errorValue;

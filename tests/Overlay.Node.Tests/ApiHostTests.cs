@@ -13,52 +13,25 @@ namespace Overlay.Node.Tests;
 
 /// <summary>
 /// The API pipeline on a real Kestrel listener on 127.0.0.1 (port 0), over a real runtime whose DHT is not started:
-/// only routes that do not need the DHT's answers are exercised (identity, input errors, local content).
+/// only routes that do not need the DHT's answers are exercised (identity, input errors, local content). Requests
+/// carry the token, as the CLI's do; ApiGuardTests covers requests that do not.
 /// </summary>
 public sealed class ApiHostTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
-    private NodeRuntime? _runtime;
-    private WebApplication? _app;
-    private HttpClient? _http;
+    private ApiTestHost? _host;
 
-    private NodeRuntime Runtime => _runtime!;
+    private NodeRuntime Runtime => _host!.Runtime;
 
-    private HttpClient Http => _http!;
+    private HttpClient Http => _host!.Http;
 
-    public async Task InitializeAsync()
-    {
-        var overrides = new Dictionary<string, string?>
-        {
-            ["Node:DataDir"] = _dir.Path,
-            ["Node:Port"] = "0",
-            ["Node:Api"] = "127.0.0.1:0",
-            ["Storage:ChunkSize"] = "1000",
-        };
-        var settings = NodeConfigurationLoader.Load(Path.Combine(_dir.Path, "absent.json"), overrides, mustExist: false, includeEnvironment: false);
-        _runtime = NodeRuntime.Create(settings, NullLoggerFactory.Instance, TimeProvider.System);
-        _app = NodeHost.BuildApp(settings, _runtime, NullLoggerFactory.Instance, new IPEndPoint(IPAddress.Loopback, 0), hostNode: false);
-        await _app.StartAsync();
-        var url = NodeHost.ListeningUrl(_app)!;
-        _runtime.ApiUrl = url;
-        _http = new HttpClient { BaseAddress = new Uri(url + "/api/v0/") };
-    }
+    public async Task InitializeAsync() => _host = await ApiTestHost.StartAsync();
 
     public async Task DisposeAsync()
     {
-        _http?.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
-
-        if (_runtime is not null)
-        {
-            await _runtime.DisposeAsync();
-        }
-
-        _dir.Dispose();
     }
 
     [Fact]

@@ -12,12 +12,12 @@ public sealed class ApiLocatorTests
         using var dir = new TempDir();
         var config = dir.Write("node.config.json", """{ "Node": { "Api": "127.0.0.1:6001" } }""");
 
-        Assert.Equal(new Uri("http://127.0.0.1:6001/"), ApiLocator.Resolve(null, dir.Path, config, includeEnvironment: false));
+        Assert.Equal(new Uri("http://127.0.0.1:6001/"), ApiLocator.Resolve(null, dir.Path, config, includeEnvironment: false).BaseUri);
 
         Assert.True(ApiFile.Write(ApiFile.PathIn(dir.Path), "http://127.0.0.1:7001", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
-        Assert.Equal(new Uri("http://127.0.0.1:7001/"), ApiLocator.Resolve(null, dir.Path, config, includeEnvironment: false));
+        Assert.Equal(new Uri("http://127.0.0.1:7001/"), ApiLocator.Resolve(null, dir.Path, config, includeEnvironment: false).BaseUri);
 
-        Assert.Equal(new Uri("http://127.0.0.1:8001/"), ApiLocator.Resolve("127.0.0.1:8001", dir.Path, config, includeEnvironment: false));
+        Assert.Equal(new Uri("http://127.0.0.1:8001/"), ApiLocator.Resolve("127.0.0.1:8001", dir.Path, config, includeEnvironment: false).BaseUri);
     }
 
     [Fact]

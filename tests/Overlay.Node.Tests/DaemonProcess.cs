@@ -127,8 +127,20 @@ internal sealed class DaemonProcess : IAsyncDisposable
         return daemon;
     }
 
-    /// <summary>Runs the CLI against this daemon (<c>--api</c> appended).</summary>
-    public Task<CliRun> CliAsync(params string[] args) => RunCliAsync([.. args, "--api", ApiUrl.Replace("http://", string.Empty, StringComparison.Ordinal)]);
+    /// <summary>Gets the daemon's API token, read from <c>api.token</c> in its data directory.</summary>
+    public string Token => File.ReadAllText(Path.Combine(DataDir, "api.token")).Trim();
+
+    /// <summary>Runs the CLI against this daemon (<c>--api</c> and <c>--data-dir</c>, where the CLI finds the token, appended).</summary>
+    public Task<CliRun> CliAsync(params string[] args) =>
+        RunCliAsync([.. args, "--api", ApiUrl.Replace("http://", string.Empty, StringComparison.Ordinal), "--data-dir", DataDir]);
+
+    /// <summary>Returns a request to <c>/api/v0/PATH</c> of this daemon carrying its token, as a script with curl would send it.</summary>
+    public HttpRequestMessage Request(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, $"{ApiUrl}/api/v0/{path}");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return request;
+    }
 
     /// <summary>Runs <c>overlay ARGS</c> and waits for it, at most 2 minutes.</summary>
     public static async Task<CliRun> RunCliAsync(params string[] args)
@@ -153,7 +165,10 @@ internal sealed class DaemonProcess : IAsyncDisposable
     /// <summary>Reads the daemon's routing table size from its API.</summary>
     public async Task<int> RoutingTableSizeAsync(HttpClient http)
     {
-        var status = await http.GetFromJsonAsync<JsonElement>($"{ApiUrl}/api/v0/status");
+        using var request = Request(HttpMethod.Get, "status");
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var status = await response.Content.ReadFromJsonAsync<JsonElement>();
         return status.GetProperty("routingTableSize").GetInt32();
     }
 

@@ -20,6 +20,7 @@ public sealed class ShippedConfigTests
         AssertDefaults(new KademliaOptions(), settings.Kademlia);
         AssertDefaults(new ExchangeOptions(), settings.Exchange);
         AssertDefaults(new StorageOptions(), settings.Storage);
+        AssertDefaults(new ApiOptions(), settings.Api);
     }
 
     [Fact]
@@ -29,6 +30,7 @@ public sealed class ShippedConfigTests
         (string Section, Type Type)[] sections =
         [
             ("Node", typeof(NodeOptions)), ("Kademlia", typeof(KademliaOptions)), ("Exchange", typeof(ExchangeOptions)), ("Storage", typeof(StorageOptions)),
+            ("Api", typeof(ApiOptions)),
         ];
 
         foreach (var (section, type) in sections)
