@@ -109,9 +109,9 @@ public sealed class KademliaNode : IAsyncDisposable
         _rtt = new RttEstimator(options.RpcTimeoutInitial, options.RpcTimeoutMin, options.RpcTimeoutMax);
         var now = timeProvider.GetTimestamp();
         _requestLimiter = new SourceRateLimiter(
-            options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecond, options.MaxRequestsPerSecond, MaxTrackedSources, timeProvider.TimestampFrequency, now);
+            options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecondPerIp, options.MaxRequestsPerSecond, options.MaxRequestsPerSecond, MaxTrackedSources, timeProvider.TimestampFrequency, now, (ulong)_random.NextInt64());
         _verificationLimiter = new SourceRateLimiter(
-            options.MaxVerificationsPerMinutePerIp / 60.0, options.MaxVerificationsPerMinutePerIp, 0, 0, MaxTrackedSources, timeProvider.TimestampFrequency, now);
+            options.MaxVerificationsPerMinutePerIp / 60.0, options.MaxVerificationsPerMinutePerIp, 0, 0, MaxTrackedSources, timeProvider.TimestampFrequency, now, (ulong)_random.NextInt64());
         _publicationStore = publications;
     }
 

@@ -5,6 +5,8 @@
 #   scripts/swarm.sh down     stop every daemon this script started (SIGTERM, then SIGKILL after 10 s)
 #   scripts/swarm.sh demo     build, start 21 daemons (node 0 = bootstrap, nodes 1..20), add a real file of tens
 #                             of MB on node 1, fetch it by CID on node 20, compare SHA-256, run DHT lookups,
+#                             show a web page's request and a second daemon refused, restart node 1 without a
+#                             bootstrap list (it rejoins from its peer cache and re-announces its content),
 #                             print timings, and stop every daemon it started, also when it fails
 #
 # Environment: SWARM_DIR (state, default .swarm in the repo), SWARM_PORT (UDP/TCP port of node 0, default 47000;
@@ -131,7 +133,33 @@ demo() {
   key=$(overlay dht put "hello from node 3 at $(date -u +%FT%TZ)" --api "127.0.0.1:$((api0 + 3))" --data-dir "$state/node-3" --json | sed -n 's/.*"key": *"\([^"]*\)".*/\1/p')
   [[ -n "$key" ]] || die "dht put returned no key"
   overlay dht get "$key" --api "127.0.0.1:$((api0 + 17))" --data-dir "$state/node-17"
+
+  log "a web page's cross-site POST to node 3's API (text/plain, foreign Origin, no token) is refused:"
+  curl -s -X POST -H 'Content-Type: text/plain' -H 'Origin: http://evil.example' \
+    --data '{"value":"pwned","mutable":true}' "http://127.0.0.1:$((api0 + 3))/api/v0/dht/put" || true
+  echo
+  log "a second daemon on node 1's data directory is refused:"
+  overlay node run --data-dir "$state/node-1" --port 0 --api 127.0.0.1:0 2>&1 | head -n 1 || true
+
+  log "restarting node 1 with no --bootstrap: it rejoins through its peer cache and re-announces what it provides"
+  restart_without_bootstrap 1
+  grep -o 'Restored [0-9]* published records and [0-9]* provided keys.*' "$state/node-1.log" | tail -n 1 >&2 || true
+  overlay dht providers "$cid" --api "127.0.0.1:$((api0 + 9))" --data-dir "$state/node-9"
   echo "demo ok"
+}
+
+# Stops node $1 (SIGTERM, bounded wait) and starts it again on its port and data directory without a bootstrap list.
+restart_without_bootstrap() {
+  local i=$1 pid deadline
+  pid=$(sed -n "$((i + 1))p" "$state/pids")
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$(( $(date +%s) + 15 ))
+  while kill -0 "$pid" 2>/dev/null && (( $(date +%s) < deadline )); do sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && die "node $i did not stop within 15 s"
+  setsid dotnet "$dll" node run --data-dir "$state/node-$i" --port $((port0 + i)) --api "127.0.0.1:$((api0 + i))" \
+    >>"$state/node-$i.log" 2>&1 </dev/null &
+  sed -i "$((i + 1))s/.*/$!/" "$state/pids"
+  wait_ready "$i"
 }
 
 case "${1:-}" in

@@ -25,13 +25,9 @@ internal sealed class RoutingEntry(NodeContact contact)
 {
     private Wire.Contact? _wire;
     private byte[]? _encoded;
-    private IpGroup? _group;
 
     /// <summary>Gets the contact.</summary>
     public NodeContact Contact { get; } = contact;
-
-    /// <summary>Gets the IP group of the contact's address, for the diversity limits (computed once).</summary>
-    public IpGroup Group => _group ??= IpGroup.Of(Contact.EndPoint.Address);
 
     /// <summary>Consecutive RPC failures since the contact last answered.</summary>
     public int Failures { get; set; }

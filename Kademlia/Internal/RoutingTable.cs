@@ -18,8 +18,8 @@ internal sealed class RoutingTable
     private readonly int _bucketSize;
     private readonly DiversityLimits _limits;
 
-    // Which node ID holds each endpoint in the table, and how many contacts each IP group has in it.
-    private readonly Dictionary<System.Net.IPEndPoint, NodeId> _endPoints = [];
+    // Which node ID holds each endpoint in the table, and how many contacts each IP group with a per-table limit has.
+    private readonly HashSet<NodeContact> _endPoints = new(EndPointComparer.Instance);
     private readonly Dictionary<IpGroup, int> _groupCounts = [];
 
     // Reused by every Closest call (access is serialised): a node answers each FIND_NODE with one, and fresh arrays
@@ -179,7 +179,7 @@ internal sealed class RoutingTable
     /// <paramref name="id"/> (such a node could not enter: at most one ID per endpoint).
     /// </summary>
     public bool EndPointHeldByOther(System.Net.IPEndPoint endPoint, NodeId id) =>
-        _limits.OneIdPerEndPoint && _endPoints.TryGetValue(endPoint, out var holder) && holder != id;
+        _limits.OneIdPerEndPoint && _endPoints.TryGetValue(new NodeContact(id, endPoint), out var holder) && holder.Id != id;
 
     /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
     public bool Contains(NodeId id) =>
@@ -360,7 +360,7 @@ internal sealed class RoutingTable
         var group = IpGroup.Of(contact.EndPoint.Address);
         var perBucket = group.IsLocal ? _limits.LocalPerBucket : _limits.PerBucket;
         var perTable = group.IsLocal ? _limits.LocalPerTable : _limits.PerTable;
-        var sameEntry = replacing is not null && replacing.Group == group ? 1 : 0;
+        var sameEntry = replacing is not null && IpGroup.Of(replacing.Contact.EndPoint.Address) == group ? 1 : 0;
         if (perTable > 0 && _groupCounts.GetValueOrDefault(group) - sameEntry >= perTable)
         {
             return false;
@@ -371,7 +371,7 @@ internal sealed class RoutingTable
             var inBucket = 0;
             foreach (var entry in bucket.Contacts)
             {
-                if (entry != replacing && entry.Group == group)
+                if (entry != replacing && IpGroup.Of(entry.Contact.EndPoint.Address) == group)
                 {
                     inBucket++;
                 }
@@ -390,33 +390,47 @@ internal sealed class RoutingTable
     {
         if (_limits.OneIdPerEndPoint)
         {
-            _endPoints[entry.Contact.EndPoint] = entry.Contact.Id;
+            _endPoints.Remove(entry.Contact);
+            _endPoints.Add(entry.Contact);
         }
 
-        if (_limits.LimitsGroups)
+        if (CountsGroupOf(entry, out var group))
         {
-            _groupCounts[entry.Group] = _groupCounts.GetValueOrDefault(entry.Group) + 1;
+            _groupCounts[group] = _groupCounts.GetValueOrDefault(group) + 1;
         }
+    }
+
+    /// <summary>Returns whether the table counts <paramref name="entry"/>'s group (its per-table limit is set), and the group.</summary>
+    private bool CountsGroupOf(RoutingEntry entry, out IpGroup group)
+    {
+        group = default;
+        if (_limits.PerTable == 0 && _limits.LocalPerTable == 0)
+        {
+            return false;
+        }
+
+        group = IpGroup.Of(entry.Contact.EndPoint.Address);
+        return (group.IsLocal ? _limits.LocalPerTable : _limits.PerTable) > 0;
     }
 
     private void Release(RoutingEntry entry)
     {
         if (_limits.OneIdPerEndPoint
-            && _endPoints.TryGetValue(entry.Contact.EndPoint, out var holder)
-            && holder == entry.Contact.Id)
+            && _endPoints.TryGetValue(entry.Contact, out var holder)
+            && holder.Id == entry.Contact.Id)
         {
-            _endPoints.Remove(entry.Contact.EndPoint);
+            _endPoints.Remove(entry.Contact);
         }
 
-        if (_limits.LimitsGroups && _groupCounts.TryGetValue(entry.Group, out var count))
+        if (CountsGroupOf(entry, out var group) && _groupCounts.TryGetValue(group, out var count))
         {
             if (count <= 1)
             {
-                _groupCounts.Remove(entry.Group);
+                _groupCounts.Remove(group);
             }
             else
             {
-                _groupCounts[entry.Group] = count - 1;
+                _groupCounts[group] = count - 1;
             }
         }
     }
@@ -494,5 +508,15 @@ internal sealed class RoutingTable
             _distances[j] = distance;
             _contacts[j] = contact;
         }
+    }
+
+    /// <summary>Compares contacts by endpoint only: the table's index of which ID holds each endpoint (16 bytes an entry).</summary>
+    private sealed class EndPointComparer : IEqualityComparer<NodeContact>
+    {
+        public static readonly EndPointComparer Instance = new();
+
+        public bool Equals(NodeContact? x, NodeContact? y) => x?.EndPoint.Equals(y?.EndPoint) ?? y is null;
+
+        public int GetHashCode(NodeContact obj) => obj.EndPoint.GetHashCode();
     }
 }

@@ -8,15 +8,30 @@ namespace Overlay.Kademlia.Internal;
 /// timestamps (<see cref="TimeProvider.GetTimestamp"/> ticks). Thread-safe (one short lock).
 /// </summary>
 /// <remarks>
-/// At most <c>maxSources</c> sources are tracked; a spoofer cycling source addresses would otherwise grow the table
-/// without bound. When it is full, sources idle long enough for their bucket to refill completely are forgotten (at
-/// most one sweep per second); if it is still full, untracked sources share one overflow bucket with the per-source rate, so
-/// a flood from fresh addresses is still capped while known sources keep their own allowance.
+/// Sources are held in two generations, each as long as a bucket takes to refill from empty (burst ÷ rate: 1 s for
+/// the request limit): a source seen in the current generation stays, one seen only in the previous is carried over
+/// when it comes back, and the previous generation is dropped at the next turn, when every bucket in it is full again,
+/// so forgetting grants nothing. A source gets a bucket of its own only once it has sent half its burst within one
+/// generation: until then a count-min sketch (2 rows of 128 counters, indexes from a hash keyed with a secret seed, so
+/// a peer cannot aim its counts at another's counters) counts it, and its bucket then starts with the burst less what it already got, so the limit
+/// is exact for a source that collides with nobody. A sketch collision can only start a source's bucket early, with at
+/// least half its burst. Memory thus follows the heavy sources of the last two generations, not every source that
+/// asked anything: a 1,000-node loopback swarm measured 35 KiB more RSS per node with a bucket per source. At most
+/// <c>maxSources</c> are held (a spoofer cycling source addresses would otherwise grow the table); past it, fresh
+/// sources share one overflow bucket with the per-source rate, so a flood from fresh addresses is still capped while
+/// known sources keep their own allowance.
 /// </remarks>
 internal sealed class SourceRateLimiter
 {
     private readonly object _gate = new();
-    private readonly Dictionary<SourceKey, Bucket> _sources = [];
+    /// <summary>Counters per sketch row: 128, so the sketch is 512 bytes, allocated on first use.</summary>
+    private const int SketchWidth = 128;
+
+    private readonly ulong _hashKey;
+    private ushort[]? _sketch;
+    private readonly int _threshold;
+    private Dictionary<SourceKey, Bucket> _current = [];
+    private Dictionary<SourceKey, Bucket> _previous = [];
     private readonly double _perSourceRate;
     private readonly double _perSourceBurst;
     private readonly double _globalRate;
@@ -26,7 +41,7 @@ internal sealed class SourceRateLimiter
     private readonly long _frequency;
     private Bucket _global;
     private Bucket _overflow;
-    private long _lastSweep;
+    private long _generationStart;
 
     /// <summary>Creates a limiter; every bucket starts full.</summary>
     /// <param name="perSourceRate">Tokens per second per source; 0 = no per-source limit.</param>
@@ -36,8 +51,9 @@ internal sealed class SourceRateLimiter
     /// <param name="maxSources">Most sources tracked at once, at least 1.</param>
     /// <param name="timestampFrequency">Ticks per second of the timestamps passed in (<see cref="TimeProvider.TimestampFrequency"/>).</param>
     /// <param name="now">The current timestamp.</param>
+    /// <param name="hashSeed">Keys the sketch's hash (from the node's seeded randomness: secret in production, repeatable in tests).</param>
     /// <exception cref="ArgumentOutOfRangeException">A rate is negative, a burst is below 1 for a set rate, <paramref name="maxSources"/> is below 1 or <paramref name="timestampFrequency"/> is not positive.</exception>
-    public SourceRateLimiter(double perSourceRate, double perSourceBurst, double globalRate, double globalBurst, int maxSources, long timestampFrequency, long now)
+    public SourceRateLimiter(double perSourceRate, double perSourceBurst, double globalRate, double globalBurst, int maxSources, long timestampFrequency, long now, ulong hashSeed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(perSourceRate);
         ArgumentOutOfRangeException.ThrowIfNegative(globalRate);
@@ -52,9 +68,11 @@ internal sealed class SourceRateLimiter
         _maxSources = maxSources;
         _frequency = timestampFrequency;
         _refillTicks = perSourceRate > 0 ? (long)Math.Ceiling(perSourceBurst / perSourceRate * timestampFrequency) : 0;
+        _threshold = (int)Math.Min(ushort.MaxValue - 1, Math.Floor(perSourceBurst / 2));
         _global = new Bucket(globalBurst, now);
         _overflow = new Bucket(perSourceBurst, now);
-        _lastSweep = now;
+        _generationStart = now;
+        _hashKey = Mix(hashSeed ^ 0x9E3779B97F4A7C15UL);
     }
 
     /// <summary>Gets whether this limiter admits everything (both rates 0).</summary>
@@ -67,7 +85,7 @@ internal sealed class SourceRateLimiter
         {
             lock (_gate)
             {
-                return _sources.Count;
+                return _current.Count + _previous.Count;
             }
         }
     }
@@ -87,23 +105,28 @@ internal sealed class SourceRateLimiter
         {
             if (_perSourceRate > 0)
             {
-                if (!_sources.TryGetValue(source, out var bucket))
+                Turn(now);
+                if (!_current.TryGetValue(source, out var bucket) && !_previous.Remove(source, out bucket))
                 {
-                    if (_sources.Count >= _maxSources)
+                    var estimate = Count(source);
+                    if (estimate <= _threshold)
                     {
-                        Sweep(now);
+                        // A light source: within half its burst this generation, so within its limit.
+                        return TakeGlobal(now);
                     }
 
-                    if (_sources.Count >= _maxSources)
+                    if (_current.Count + _previous.Count >= _maxSources)
                     {
                         return Take(ref _overflow, now) ? TakeGlobal(now) : RateDecision.SourceLimited;
                     }
 
-                    bucket = new Bucket(_perSourceBurst, now);
+                    // It already got (estimate - 1) requests through untracked; at most the threshold is charged, so a
+                    // source whose counters it shares with a heavy one still starts with half its burst.
+                    bucket = new Bucket(_perSourceBurst - Math.Min(estimate - 1, _threshold), now);
                 }
 
                 var admitted = bucket.TryTake(_perSourceRate, _perSourceBurst, now, _frequency);
-                _sources[source] = bucket;
+                _current[source] = bucket;
                 if (!admitted)
                 {
                     return RateDecision.SourceLimited;
@@ -124,30 +147,55 @@ internal sealed class SourceRateLimiter
         return RateDecision.Admitted;
     }
 
+    /// <summary>Counts one request of <paramref name="source"/> in the sketch and returns its estimate (the smaller row counter).</summary>
+    private int Count(SourceKey source)
+    {
+        _sketch ??= new ushort[2 * SketchWidth];
+        var hash = Mix((ulong)(source.Address >> 64) ^ _hashKey) ^ Mix((ulong)source.Address + _hashKey) ^ Mix((ulong)source.Port ^ ~_hashKey);
+        var first = (int)((uint)hash % SketchWidth);
+        var second = SketchWidth + (int)((uint)(hash >> 32) % SketchWidth);
+        var a = _sketch[first] = (ushort)Math.Min(ushort.MaxValue, _sketch[first] + 1);
+        var b = _sketch[second] = (ushort)Math.Min(ushort.MaxValue, _sketch[second] + 1);
+        return Math.Min(a, b);
+    }
+
+    /// <summary>The SplitMix64 finaliser (Steele, Lea and Flood 2014): a fast 64-bit mixing function.</summary>
+    private static ulong Mix(ulong x)
+    {
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
     private bool Take(ref Bucket bucket, long now) => bucket.TryTake(_perSourceRate, _perSourceBurst, now, _frequency);
 
-    /// <summary>Forgets sources idle long enough for their bucket to be full again (so forgetting grants nothing); at most once per second.</summary>
-    private void Sweep(long now)
+    /// <summary>Starts a new generation once the current one is a refill time old; the previous one is dropped.</summary>
+    private void Turn(long now)
     {
-        if (now - _lastSweep < _frequency)
+        if (now - _generationStart < _refillTicks)
         {
             return;
         }
 
-        _lastSweep = now;
-        List<SourceKey>? idle = null;
-        foreach (var (key, bucket) in _sources)
+        if (now - _generationStart >= 2 * _refillTicks)
         {
-            if (now - bucket.Last >= _refillTicks)
-            {
-                (idle ??= []).Add(key);
-            }
+            // No turn for two refill times: every bucket of both generations is full again.
+            _previous = _previous.Count == 0 ? _previous : [];
+            _current = _current.Count == 0 ? _current : [];
+        }
+        else
+        {
+            // Fresh dictionaries rather than Clear(): a burst of sources must not keep its capacity for good.
+            _previous = _current;
+            _current = [];
         }
 
-        foreach (var key in idle ?? [])
+        if (_sketch is not null)
         {
-            _sources.Remove(key);
+            Array.Clear(_sketch);
         }
+
+        _generationStart = now;
     }
 
     /// <summary>A token bucket: <see cref="Tokens"/> refill at the rate per second up to the burst, from <see cref="Last"/>.</summary>

@@ -31,6 +31,9 @@ public sealed class HostileSourceTests
         var node = swarm.Nodes[0];
         using var attacker = Attacker();
         var attackerId = NodeId.Random(new Random(601));
+
+        // A generation later (virtual): what the join counted is forgotten, so only the flood is counted.
+        clock.Advance(TimeSpan.FromSeconds(1));
         var before = node.GetStatistics();
 
         await SendPacedAsync(attacker, node, flood, i => FindNode(attackerId, (uint)i), bound.Token);
@@ -90,6 +93,9 @@ public sealed class HostileSourceTests
         var node = swarm.Nodes[0];
         using var victim = Attacker();
         var random = new Random(613);
+
+        // A verification generation later (virtual): the join's verifications are forgotten.
+        clock.Advance(TimeSpan.FromMinutes(1));
 
         // 100 requests, each from a fresh ID: every one would be worth verifying (the table has room).
         await SendPacedAsync(victim, node, 100, i => FindNode(NodeId.Random(random), (uint)i), bound.Token);

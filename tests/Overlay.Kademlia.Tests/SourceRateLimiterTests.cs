@@ -7,6 +7,7 @@ namespace Overlay.Kademlia.Tests;
 public sealed class SourceRateLimiterTests
 {
     private const long Frequency = 1000;
+    private const ulong Seed = 12345;
     private static readonly SourceKey A = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.7"), 4001));
     private static readonly SourceKey B = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.8"), 4001));
 
@@ -49,26 +50,44 @@ public sealed class SourceRateLimiterTests
     }
 
     [Fact]
-    public void FullTable_ForgetsOnlyRefilledSources_AndFreshSourcesShareOneBucket()
+    public void LightSources_AreNotTracked_HeavyOnesAre_AndAFullTableSendsFreshHeavySourcesToOneSharedBucket()
     {
-        var limiter = new SourceRateLimiter(4, 4, 0, 0, maxSources: 2, Frequency, now: 0);
-        var c = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.9"), 1));
-        var d = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.10"), 1));
-        for (var i = 0; i < 4; i++)
-        {
-            limiter.TryAcquire(A, 0);
-            limiter.TryAcquire(B, 0);
-        }
+        var limiter = new SourceRateLimiter(8, 8, 0, 0, maxSources: 2, Frequency, now: 0, hashSeed: Seed);
+        var sources = Enumerable.Range(1, 10).Select(i => SourceKey.Of(new IPEndPoint(IPAddress.Parse($"198.18.0.{i}"), 1))).ToList();
 
-        // Table full, and A and B are still refilling: C and D share the overflow bucket of 4.
-        var fresh = Enumerable.Range(0, 4).Select(i => limiter.TryAcquire(i % 2 == 0 ? c : d, 500)).ToList();
-        Assert.Equal(4, fresh.Count(x => x == RateDecision.Admitted));
-        Assert.Equal(RateDecision.SourceLimited, limiter.TryAcquire(c, 500));
+        // 10 sources with 2 requests each (under half the burst of 8): admitted, and none gets a bucket.
+        Assert.All(sources.SelectMany(s => new[] { s, s }), s => Assert.Equal(RateDecision.Admitted, limiter.TryAcquire(s, 0)));
+        Assert.Equal(0, limiter.TrackedSources);
+
+        // A and B (in a later generation: the sketch starts empty) go past half their burst: tracked, and each still
+        // gets exactly its burst.
+        Assert.Equal(8, Enumerable.Range(0, 20).Count(_ => limiter.TryAcquire(A, 3000) == RateDecision.Admitted));
+        Assert.Equal(8, Enumerable.Range(0, 20).Count(_ => limiter.TryAcquire(B, 3000) == RateDecision.Admitted));
         Assert.Equal(2, limiter.TrackedSources);
 
-        // A second after their last request, A's and B's buckets are full again: forgetting them grants nothing.
-        Assert.Equal(RateDecision.Admitted, limiter.TryAcquire(c, 1500));
+        // The table is full: further heavy sources share one overflow bucket of 8 beyond their untracked 4 each.
+        var c = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.9"), 1));
+        var d = SourceKey.Of(new IPEndPoint(IPAddress.Parse("203.0.113.10"), 1));
+        var admitted = Enumerable.Range(0, 40).Count(i => limiter.TryAcquire(i % 2 == 0 ? c : d, 3000) == RateDecision.Admitted);
+        Assert.InRange(admitted, 8, 4 + 4 + 8);
+        Assert.Equal(2, limiter.TrackedSources);
+    }
+
+    [Fact]
+    public void IdleSources_AreForgottenAfterTwoRefillTimes_WhenTheirBucketsAreFullAgain()
+    {
+        var limiter = new SourceRateLimiter(4, 4, 0, 0, 100, Frequency, now: 0);
+        Assert.Equal(4, Enumerable.Range(0, 10).Count(_ => limiter.TryAcquire(A, 0) == RateDecision.Admitted));
         Assert.Equal(1, limiter.TrackedSources);
+
+        // One refill time later A is still known (carried over when it comes back)...
+        Assert.Equal(RateDecision.Admitted, limiter.TryAcquire(B, 1000));
+        Assert.Equal(1, limiter.TrackedSources);
+
+        // ...two later it is gone, and its bucket would have been full anyway.
+        Assert.Equal(RateDecision.Admitted, limiter.TryAcquire(B, 2000));
+        Assert.Equal(0, limiter.TrackedSources);
+        Assert.Equal(4, Enumerable.Range(0, 10).Count(_ => limiter.TryAcquire(A, 2000) == RateDecision.Admitted));
     }
 
     [Fact]
