@@ -80,7 +80,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
         var transport = UdpMessageTransport.Bind(new IPEndPoint(address, settings.Node.Port), settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
         var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory);
         var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
-        var server = new BlockExchangeServer(store, settings.Exchange, loggerFactory.CreateLogger<BlockExchangeServer>());
+        var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
         var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
         return new NodeRuntime(settings, identity, transport, dht, store, server, fetcher, timeProvider);
     }
