@@ -99,7 +99,8 @@ public sealed class BlockExchangeServer : IAsyncDisposable
 
     /// <summary>Returns how many connections this server has refused or cut for <paramref name="reason"/> since it was created.</summary>
     /// <param name="reason">A reason.</param>
-    /// <returns>A count ≥ 0. Cut connections are counted when their serving ends, just before they are closed.</returns>
+    /// <returns>A count ≥ 0. Every refusal or cut is counted before its socket is closed, so whoever has seen a
+    /// connection closed by the server sees it counted here.</returns>
     public long GetRefusedCount(ConnectionRefusal reason) => Interlocked.Read(ref _refused[(int)reason]);
 
     /// <summary>Returns the number of accepted connections in <paramref name="phase"/>; for tests that drive deadlines.</summary>
@@ -226,10 +227,11 @@ public sealed class BlockExchangeServer : IAsyncDisposable
         var connection = new ServerConnection(group, remote.ToString(), Interlocked.Increment(ref _sequence), _options, _timeProvider, cancellationToken);
         if (_table.TryAdmit(connection, out var evicted) is { } refusal)
         {
-            connection.Dispose();
-            socket.Dispose();
+            // Counted before the socket closes, so a peer that has seen the close finds the refusal counted.
             ExchangeLog.ConnectionRefused(_logger, remote, Describe(refusal, group));
             CountRefusal(refusal);
+            connection.Dispose();
+            socket.Dispose();
             return;
         }
 
