@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -15,45 +16,95 @@ namespace Overlay.Exchange;
 /// request_id. The store verifies blocks on read, so only blocks that match their CID are served.
 /// </summary>
 /// <remarks>
-/// An oversized, truncated or unparsable frame, or a connection idle for <see cref="ExchangeOptions.IdleTimeout"/>,
-/// closes that connection with a logged reason; it never stops the server. A request with an invalid CID or
-/// unsupported version gets <c>STATUS_REFUSED</c>, an absent block <c>STATUS_NOT_FOUND</c>, a store I/O failure or a
-/// block too large for a frame <c>STATUS_ERROR</c>. At most <see cref="ExchangeOptions.MaxConnections"/> connections are
-/// served at once; further ones are closed on accept. Thread-safe.
+/// <para>
+/// Limits (ARCHITECTURE.md, "Block exchange"): at most <see cref="ExchangeOptions.MaxConnectionsPerIp"/> connections
+/// per IPv4 address or IPv6 /64, refused on accept beyond it; at most <see cref="ExchangeOptions.MaxConnections"/> in
+/// all, where a newcomer evicts the connection that has waited longest for a request, or is refused when every one is
+/// in the middle of a request. Deadlines, on the <see cref="TimeProvider"/> given to the constructor:
+/// <see cref="ExchangeOptions.FirstRequestTimeout"/> from accept to the first request byte,
+/// <see cref="ExchangeOptions.FrameTimeout"/> from a request's first byte to its last and for each answer (store read
+/// and response write), <see cref="ExchangeOptions.IdleTimeout"/> from a response to the next request byte.
+/// </para>
+/// <para>
+/// Memory per connection: one request at a time, at most <see cref="ExchangeOptions.MaxRequestFrameBytes"/>; the next
+/// pipelined request is read only after the previous response is written, so read-ahead waits in the kernel's socket
+/// buffer and TCP flow control holds back the requester. One response in flight: while it is encoded, the block and its
+/// frame (≤ 2 × (<see cref="ExchangeOptions.MaxFrameBytes"/> + 4) bytes); while it is written, the frame alone.
+/// </para>
+/// <para>
+/// An oversized, truncated or unparsable request frame, a passed deadline or an eviction closes that connection, is
+/// counted (<see cref="GetRefusedCount"/>, metric <c>overlay.exchange.connections.refused</c>) and logged at Debug;
+/// refusals are summarised at Warning at most once a minute, so a flood does not flood the log. None stops the server.
+/// A request with an invalid CID or unsupported version gets <c>STATUS_REFUSED</c>, an absent block
+/// <c>STATUS_NOT_FOUND</c>, a store I/O failure or a block too large for a frame <c>STATUS_ERROR</c>. Thread-safe.
+/// </para>
 /// </remarks>
 public sealed class BlockExchangeServer : IAsyncDisposable
 {
+    /// <summary>Least time between two refusal summaries at Warning (log event 3006): 1 minute.</summary>
+    private static readonly TimeSpan RefusalSummaryInterval = TimeSpan.FromMinutes(1);
+
     private readonly IBlockStore _store;
     private readonly ExchangeOptions _options;
+    private readonly TimeProvider _timeProvider;
     private readonly ILogger<BlockExchangeServer> _logger;
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly SemaphoreSlim _connectionSlots;
+    private readonly ConnectionTable _table;
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
+    private readonly long[] _refused = new long[Enum.GetValues<ConnectionRefusal>().Length];
+    private readonly long[] _refusedAtLastSummary = new long[Enum.GetValues<ConnectionRefusal>().Length];
+    private readonly object _summaryGate = new();
+    private long _lastSummary;
+    private long _sequence;
     private TcpListener? _listener;
     private Task? _acceptLoop;
     private int _disposed;
 
     /// <summary>Creates a server; call <see cref="Start"/> to listen, or <see cref="ServeAsync"/> to serve a given stream.</summary>
     /// <param name="store">The blocks to serve.</param>
-    /// <param name="options">Frame limit, idle timeout and connection limit.</param>
+    /// <param name="options">Frame limit, connection limits and deadlines.</param>
+    /// <param name="timeProvider">The clock every deadline runs on (virtual time in tests).</param>
     /// <param name="logger">Receives connection and error messages (EventIds 3000-3009).</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="options"/> fails <see cref="ExchangeOptions.Validate"/>.</exception>
-    public BlockExchangeServer(IBlockStore store, ExchangeOptions options, ILogger<BlockExchangeServer> logger)
+    public BlockExchangeServer(IBlockStore store, ExchangeOptions options, TimeProvider timeProvider, ILogger<BlockExchangeServer> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         options.ThrowIfInvalid();
         _store = store;
         _options = options;
+        _timeProvider = timeProvider;
         _logger = logger;
-        _connectionSlots = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
+        _table = new ConnectionTable(options.MaxConnections, options.MaxConnectionsPerIp);
+        _lastSummary = timeProvider.GetTimestamp();
     }
 
     /// <summary>Gets the bound endpoint (with the actual port when 0 was requested).</summary>
     /// <exception cref="InvalidOperationException"><see cref="Start"/> has not been called.</exception>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("the server has not been started");
+
+    /// <summary>Gets the number of accepted connections being served now, 0..<see cref="ExchangeOptions.MaxConnections"/>
+    /// (streams given to <see cref="ServeAsync"/> are not counted).</summary>
+    public int OpenConnections => _table.Count;
+
+    /// <summary>Returns the number of accepted connections being served now from <paramref name="address"/>'s group: its
+    /// IPv4 address (IPv4-mapped IPv6 counts as IPv4) or its IPv6 /64.</summary>
+    /// <param name="address">A peer address.</param>
+    /// <returns>0..<see cref="ExchangeOptions.MaxConnectionsPerIp"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="address"/> is null.</exception>
+    public int GetOpenConnectionsFrom(IPAddress address) => _table.CountFrom(AddressGroup.Of(address));
+
+    /// <summary>Returns how many connections this server has refused or cut for <paramref name="reason"/> since it was created.</summary>
+    /// <param name="reason">A reason.</param>
+    /// <returns>A count ≥ 0. Every refusal or cut is counted before its socket is closed, so whoever has seen a
+    /// connection closed by the server sees it counted here.</returns>
+    public long GetRefusedCount(ConnectionRefusal reason) => Interlocked.Read(ref _refused[(int)reason]);
+
+    /// <summary>Returns the number of accepted connections in <paramref name="phase"/>; for tests that drive deadlines.</summary>
+    internal int CountConnectionsIn(ConnectionPhase phase) => _table.CountIn(phase);
 
     /// <summary>Binds a TCP listener to <paramref name="listenEndPoint"/> and starts accepting connections in the background.</summary>
     /// <param name="listenEndPoint">Address and port; port 0 picks an ephemeral port (see <see cref="LocalEndPoint"/>).</param>
@@ -77,9 +128,9 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Serves one connection until the peer closes it, sends a bad frame, idles past
-    /// <see cref="ExchangeOptions.IdleTimeout"/>, or <paramref name="cancellationToken"/> is cancelled. Never throws for
-    /// peer misbehaviour; logs the reason. Does not dispose <paramref name="stream"/>.
+    /// Serves one connection until the peer closes it, sends a bad frame, passes a deadline (see the class remarks), or
+    /// <paramref name="cancellationToken"/> is cancelled. Never throws for peer misbehaviour; logs the reason. Does not
+    /// dispose <paramref name="stream"/>. Not counted against the connection limits.
     /// </summary>
     /// <param name="stream">A connected bidirectional stream.</param>
     /// <param name="cancellationToken">Stops serving.</param>
@@ -88,7 +139,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     public Task ServeAsync(Stream stream, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return ServeCoreAsync(stream, "stream", cancellationToken);
+        return ServeGivenStreamAsync(stream, cancellationToken);
     }
 
     /// <summary>Stops listening, closes every connection and waits for them to finish.</summary>
@@ -110,7 +161,13 @@ public sealed class BlockExchangeServer : IAsyncDisposable
         await Task.WhenAll(_connections.Keys).ConfigureAwait(false);
         _listener?.Dispose();
         _shutdown.Dispose();
-        _connectionSlots.Dispose();
+    }
+
+    private async Task ServeGivenStreamAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
+        using var connection = new ServerConnection(null, "stream", Interlocked.Increment(ref _sequence), _options, _timeProvider, stop.Token);
+        await ServeCoreAsync(stream, connection).ConfigureAwait(false);
     }
 
     private async Task AcceptLoopAsync(TcpListener listener, CancellationToken cancellationToken)
@@ -142,110 +199,190 @@ public sealed class BlockExchangeServer : IAsyncDisposable
                 continue;
             }
 
-            if (!_connectionSlots.Wait(0, CancellationToken.None))
-            {
-                ExchangeMetrics.ConnectionsRejected.Add(1);
-                ExchangeLog.ConnectionLimit(_logger, socket.RemoteEndPoint, _options.MaxConnections);
-                socket.Dispose();
-                continue;
-            }
-
-            var task = HandleSocketAsync(socket, cancellationToken);
-            _connections.TryAdd(task, 0);
-            _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            Admit(socket, cancellationToken);
         }
     }
 
-    private async Task HandleSocketAsync(Socket socket, CancellationToken cancellationToken)
+    /// <summary>Admits <paramref name="socket"/> by the connection limits and starts serving it, or closes it at once.</summary>
+    private void Admit(Socket socket, CancellationToken cancellationToken)
     {
-        await Task.Yield();
-        string remote = socket.RemoteEndPoint?.ToString() ?? "unknown";
+        IPEndPoint? remote;
         try
         {
-            socket.NoDelay = true;
+            remote = socket.RemoteEndPoint as IPEndPoint;
+        }
+        catch (SocketException)
+        {
+            remote = null;
+        }
+
+        if (remote is null)
+        {
+            // Reset before we could read its address: nothing to serve.
+            socket.Dispose();
+            return;
+        }
+
+        var group = AddressGroup.Of(remote.Address);
+        var connection = new ServerConnection(group, remote.ToString(), Interlocked.Increment(ref _sequence), _options, _timeProvider, cancellationToken);
+        if (_table.TryAdmit(connection, out var evicted) is { } refusal)
+        {
+            // Counted before the socket closes, so a peer that has seen the close finds the refusal counted.
+            ExchangeLog.ConnectionRefused(_logger, remote, Describe(refusal, group));
+            CountRefusal(refusal);
+            connection.Dispose();
+            socket.Dispose();
+            return;
+        }
+
+        ExchangeMetrics.ConnectionsOpen.Add(1);
+        if (evicted is not null)
+        {
+            // Its slot is already the newcomer's; it closes as soon as its serving loop sees the cancellation.
+            ExchangeMetrics.ConnectionsOpen.Add(-1);
+            evicted.Evict();
+        }
+
+        var task = HandleSocketAsync(socket, connection);
+        _connections.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task HandleSocketAsync(Socket socket, ServerConnection connection)
+    {
+        await Task.Yield();
+        try
+        {
             await using var stream = new NetworkStream(socket, ownsSocket: true);
-            await ServeCoreAsync(stream, remote, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                socket.NoDelay = true;
+            }
+            catch (SocketException ex)
+            {
+                ExchangeLog.ConnectionEnded(_logger, connection.Remote, $"connection error: {ex.SocketErrorCode}");
+                return;
+            }
+
+            await ServeCoreAsync(stream, connection).ConfigureAwait(false);
         }
         finally
         {
-            _connectionSlots.Release();
+            if (_table.Remove(connection))
+            {
+                ExchangeMetrics.ConnectionsOpen.Add(-1);
+            }
+
+            connection.Dispose();
         }
     }
 
-    private async Task ServeCoreAsync(Stream stream, string remote, CancellationToken cancellationToken)
+    private async Task ServeCoreAsync(Stream stream, ServerConnection connection)
     {
+        var token = connection.Token;
+        var header = new byte[4];
         string reason;
-        bool misbehaved = false;
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConnectionRefusal? refusal = null;
         try
         {
             while (true)
             {
-                idle.CancelAfter(_options.IdleTimeout);
-                byte[]? frame = await Framing.ReadFrameAsync(stream, _options.MaxFrameBytes, idle.Token).ConfigureAwait(false);
-                if (frame is null)
+                int got = await stream.ReadAsync(header, token).ConfigureAwait(false);
+                if (got == 0)
                 {
                     reason = "peer closed the connection";
+                    break;
+                }
+
+                // From the first byte on, the frame has FrameTimeout to complete, however it trickles in.
+                connection.Enter(ConnectionPhase.ReadingFrame);
+                if (got < header.Length)
+                {
+                    got += await stream.ReadAtLeastAsync(header.AsMemory(got), header.Length - got, throwOnEndOfStream: false, token).ConfigureAwait(false);
+                    if (got < header.Length)
+                    {
+                        (refusal, reason) = (ConnectionRefusal.BadFrame, $"truncated frame header ({got} of 4 bytes)");
+                        break;
+                    }
+                }
+
+                uint length = BinaryPrimitives.ReadUInt32BigEndian(header);
+                if (length > ExchangeOptions.MaxRequestFrameBytes)
+                {
+                    (refusal, reason) = (ConnectionRefusal.BadFrame, $"request frame of {length} bytes exceeds the limit of {ExchangeOptions.MaxRequestFrameBytes}");
+                    break;
+                }
+
+                var payload = new byte[length];
+                got = await stream.ReadAtLeastAsync(payload, payload.Length, throwOnEndOfStream: false, token).ConfigureAwait(false);
+                if (got < payload.Length)
+                {
+                    (refusal, reason) = (ConnectionRefusal.BadFrame, $"truncated frame ({got} of {length} bytes)");
                     break;
                 }
 
                 BlockRequest request;
                 try
                 {
-                    request = BlockRequest.Parser.ParseFrom(frame);
+                    request = BlockRequest.Parser.ParseFrom(payload);
                 }
                 catch (InvalidProtocolBufferException ex)
                 {
-                    reason = $"malformed request frame: {ex.Message}";
-                    misbehaved = true;
+                    (refusal, reason) = (ConnectionRefusal.BadFrame, $"malformed request frame: {ex.Message}");
                     break;
                 }
 
-                var response = await AnswerAsync(request, remote, cancellationToken).ConfigureAwait(false);
-                await Framing.WriteFrameAsync(stream, response, _options.MaxFrameBytes, cancellationToken).ConfigureAwait(false);
-                if (response.ResultCase == BlockResponse.ResultOneofCase.Data)
+                connection.Enter(ConnectionPhase.Answering);
+                var (frame, blockBytes) = await AnswerAsync(request, connection.Remote, token).ConfigureAwait(false);
+                await stream.WriteAsync(frame, token).ConfigureAwait(false);
+                await stream.FlushAsync(token).ConfigureAwait(false);
+                if (blockBytes >= 0)
                 {
                     ExchangeMetrics.BlocksServed.Add(1);
-                    ExchangeMetrics.BytesServed.Add(response.Data.Length);
+                    ExchangeMetrics.BytesServed.Add(blockBytes);
                 }
+
+                connection.Enter(ConnectionPhase.Idle);
             }
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
         {
-            reason = ex.Message;
-            misbehaved = true;
-        }
-        catch (IOException ex)
-        {
-            reason = $"connection error: {ex.Message}";
-        }
-        catch (ObjectDisposedException)
-        {
-            reason = "connection closed";
-        }
-        catch (OperationCanceledException)
-        {
-            reason = cancellationToken.IsCancellationRequested ? "server stopping" : $"idle for {_options.IdleTimeout.TotalSeconds:0.###} s";
+            // A deadline or an eviction cancels the token; the socket may then report the abort as an IOException.
+            if (connection.CutReason is { } cut)
+            {
+                (refusal, reason) = (cut, Describe(cut, connection.Group));
+            }
+            else
+            {
+                reason = ex switch
+                {
+                    OperationCanceledException => "server stopping",
+                    IOException io => $"connection error: {io.Message}",
+                    _ => "connection closed",
+                };
+            }
         }
 
-        if (misbehaved)
+        if (refusal is { } counted)
         {
-            ExchangeMetrics.ConnectionsRejected.Add(1);
-            ExchangeLog.ConnectionClosedBadInput(_logger, remote, reason);
+            ExchangeLog.ConnectionCut(_logger, connection.Remote, reason);
+            CountRefusal(counted);
         }
         else
         {
-            ExchangeLog.ConnectionEnded(_logger, remote, reason);
+            ExchangeLog.ConnectionEnded(_logger, connection.Remote, reason);
         }
     }
 
-    private async ValueTask<BlockResponse> AnswerAsync(BlockRequest request, string remote, CancellationToken cancellationToken)
+    /// <summary>Answers one request; the block is referenced only until its frame is encoded, so one copy is held while writing.</summary>
+    /// <returns>The encoded response frame, and the block's length when it carries a block (else −1).</returns>
+    private async ValueTask<(byte[] Frame, int BlockBytes)> AnswerAsync(BlockRequest request, string remote, CancellationToken cancellationToken)
     {
         var response = new BlockResponse { Version = ExchangeOptions.ProtocolVersion, RequestId = request.RequestId };
         if (request.Version != ExchangeOptions.ProtocolVersion || !Cid.TryFromBytes(request.Cid.Span, out var cid))
         {
             response.Status = Status.Refused;
-            return response;
+            return (Framing.Encode(response, _options.MaxFrameBytes), -1);
         }
 
         byte[]? block;
@@ -257,21 +394,79 @@ public sealed class BlockExchangeServer : IAsyncDisposable
         {
             ExchangeLog.StoreReadFailed(_logger, cid.ToString(), remote, ex);
             response.Status = Status.Error;
-            return response;
+            return (Framing.Encode(response, _options.MaxFrameBytes), -1);
         }
 
         if (block is null)
         {
             response.Status = Status.NotFound;
-            return response;
+            return (Framing.Encode(response, _options.MaxFrameBytes), -1);
         }
 
         response.Data = UnsafeByteOperations.UnsafeWrap(block);
         if (response.CalculateSize() > _options.MaxFrameBytes)
         {
             response.Status = Status.Error;
+            return (Framing.Encode(response, _options.MaxFrameBytes), -1);
         }
 
-        return response;
+        return (Framing.Encode(response, _options.MaxFrameBytes), block.Length);
+    }
+
+    private string Describe(ConnectionRefusal reason, AddressGroup? group) => reason switch
+    {
+        ConnectionRefusal.Total => $"{_options.MaxConnections} connections open, each in the middle of a request",
+        ConnectionRefusal.PerIp => $"{_options.MaxConnectionsPerIp} connections already open from {group}",
+        ConnectionRefusal.Evicted => $"evicted for a newcomer: {_options.MaxConnections} connections were open and this one had waited longest for a request",
+        ConnectionRefusal.FirstRequestTimeout => $"no request within {_options.FirstRequestTimeout.TotalSeconds:0.###} s of accept",
+        ConnectionRefusal.FrameTimeout => $"request frame not complete {_options.FrameTimeout.TotalSeconds:0.###} s after its first byte",
+        ConnectionRefusal.ResponseTimeout => $"response not written within {_options.FrameTimeout.TotalSeconds:0.###} s",
+        ConnectionRefusal.Idle => $"idle for {_options.IdleTimeout.TotalSeconds:0.###} s",
+        _ => ExchangeMetrics.Tag(reason),
+    };
+
+    /// <summary>Counts a refusal; at most once per <see cref="RefusalSummaryInterval"/>, logs a Warning summarising every refusal since the last one.</summary>
+    private void CountRefusal(ConnectionRefusal reason)
+    {
+        Interlocked.Increment(ref _refused[(int)reason]);
+        ExchangeMetrics.Refused(reason);
+        if (reason == ConnectionRefusal.Idle)
+        {
+            // Closing a peer that left its connection open is housekeeping, not a sign of attack.
+            return;
+        }
+
+        long now = _timeProvider.GetTimestamp();
+        long count = 0;
+        var parts = new List<string>();
+        TimeSpan elapsed;
+        lock (_summaryGate)
+        {
+            elapsed = _timeProvider.GetElapsedTime(_lastSummary, now);
+            bool first = _refusedAtLastSummary.All(n => n == 0);
+            if (!first && elapsed < RefusalSummaryInterval)
+            {
+                return;
+            }
+
+            foreach (var r in Enum.GetValues<ConnectionRefusal>())
+            {
+                long current = Interlocked.Read(ref _refused[(int)r]);
+                long delta = current - _refusedAtLastSummary[(int)r];
+                _refusedAtLastSummary[(int)r] = current;
+                if (delta > 0 && r != ConnectionRefusal.Idle)
+                {
+                    count += delta;
+                    parts.Add($"{ExchangeMetrics.Tag(r)} {delta}");
+                }
+            }
+
+            _lastSummary = now;
+        }
+
+        if (count > 0)
+        {
+            ExchangeLog.RefusalSummary(_logger, count, elapsed, string.Join(", ", parts), _table.Count);
+        }
     }
 }

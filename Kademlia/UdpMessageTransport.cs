@@ -59,19 +59,29 @@ public sealed class UdpMessageTransport : IMessageTransport
     /// <inheritdoc />
     public bool RequiresAsynchronousContinuations => true;
 
-    /// <summary>Gets the number of received datagrams dropped for exceeding 1232 bytes.</summary>
+    /// <summary>
+    /// Gets the number of received datagrams dropped for exceeding 1232 bytes; each is counted before any datagram
+    /// received after it is delivered, so a handler that has seen a later datagram sees the drop counted.
+    /// </summary>
     public long OversizedDropped => Interlocked.Read(ref _oversized);
 
-    /// <summary>Gets the number of sends that failed with a socket error.</summary>
+    /// <summary>
+    /// Gets the number of sends that failed with a socket error; each is counted before any later send is made, so
+    /// whoever received a datagram sent after a failed one sees the failure counted.
+    /// </summary>
     public long SendErrors => Interlocked.Read(ref _sendErrors);
 
     /// <summary>
     /// Gets the number of receive system calls made (<c>recvmmsg</c> or <c>ReceiveFrom</c>, each returning one or more
-    /// datagrams); datagrams received ÷ this = mean batch.
+    /// datagrams); datagrams received ÷ this = mean batch. Counted when the call returns and before any of its
+    /// datagrams is delivered (not before it starts: the loop is always blocked in one call that must not count yet).
     /// </summary>
     public long ReceiveCalls => Interlocked.Read(ref _receiveCalls);
 
-    /// <summary>Gets the number of send system calls made (<c>sendmmsg</c> or <c>SendTo</c>).</summary>
+    /// <summary>
+    /// Gets the number of send system calls made or being made (<c>sendmmsg</c> or <c>SendTo</c>): each is counted just
+    /// before it starts, so whoever received a datagram sent by a call sees that call counted.
+    /// </summary>
     public long SendCalls => Interlocked.Read(ref _sendCalls);
 
     /// <summary>
@@ -278,10 +288,13 @@ public sealed class UdpMessageTransport : IMessageTransport
         }
     }
 
-    /// <summary>Sends the queued answers with <c>sendmmsg</c>; a datagram the kernel refuses is counted and skipped.</summary>
+    /// <summary>
+    /// Sends the queued answers with <c>sendmmsg</c>; a datagram the kernel refuses is counted and skipped. Each call is
+    /// counted in <see cref="SendCalls"/> before it is made (see <see cref="DatagramBatch.SendAll"/>).
+    /// </summary>
     private void Flush(DatagramBatch outgoing)
     {
-        Interlocked.Add(ref _sendCalls, outgoing.SendAll(_socket.SafeHandle.DangerousGetHandle(), _onRefused));
+        outgoing.SendAll(_socket.SafeHandle.DangerousGetHandle(), ref _sendCalls, _onRefused);
     }
 
     private void OnRefused(IPEndPoint remote, SocketError error)

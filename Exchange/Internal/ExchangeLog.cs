@@ -3,17 +3,20 @@ using Microsoft.Extensions.Logging;
 
 namespace Overlay.Exchange.Internal;
 
-/// <summary>Source-generated log messages for Exchange; EventIds 3000-3099.</summary>
+/// <summary>
+/// Source-generated log messages for Exchange; EventIds 3000-3099 (server 3000-3009, fetcher 3010-3019). Per-connection
+/// server messages are Debug: a connection flood must not flood the log; 3006 summarises refusals at most once a minute.
+/// </summary>
 internal static partial class ExchangeLog
 {
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Block exchange listening on {Endpoint}")]
     public static partial void Listening(ILogger logger, EndPoint? endpoint);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Connection from {Endpoint} rejected: {MaxConnections} connections already open")]
-    public static partial void ConnectionLimit(ILogger logger, EndPoint? endpoint, int maxConnections);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Connection from {Endpoint} refused on accept: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, EndPoint? endpoint, string reason);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Closing connection from {Endpoint}: {Reason}")]
-    public static partial void ConnectionClosedBadInput(ILogger logger, string endpoint, string reason);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Closing connection from {Endpoint}: {Reason}")]
+    public static partial void ConnectionCut(ILogger logger, string endpoint, string reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Connection from {Endpoint} ended: {Reason}")]
     public static partial void ConnectionEnded(ILogger logger, string endpoint, string reason);
@@ -23,6 +26,9 @@ internal static partial class ExchangeLog
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Accept loop on {Endpoint} failed")]
     public static partial void AcceptFailed(ILogger logger, EndPoint? endpoint, Exception exception);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Block exchange refused or cut {Count} connections in the last {Elapsed} ({Reasons}); {Open} open")]
+    public static partial void RefusalSummary(ILogger logger, long count, TimeSpan elapsed, string reasons, int open);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Fetching DAG {Cid} from {ProviderCount} providers")]
     public static partial void FetchStarted(ILogger logger, string cid, int providerCount);

@@ -44,6 +44,16 @@ internal static class Framing
     /// <exception cref="InvalidDataException">The message is larger than <paramref name="maxFrameBytes"/>.</exception>
     public static async ValueTask WriteFrameAsync(Stream stream, IMessage message, int maxFrameBytes, CancellationToken cancellationToken)
     {
+        var buffer = Encode(message, maxFrameBytes);
+        await stream.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Serializes <paramref name="message"/> into one frame: 4-byte big-endian length, then the message.</summary>
+    /// <returns>A new array of 4 + the message's size bytes.</returns>
+    /// <exception cref="InvalidDataException">The message is larger than <paramref name="maxFrameBytes"/>.</exception>
+    public static byte[] Encode(IMessage message, int maxFrameBytes)
+    {
         int size = message.CalculateSize();
         if (size > maxFrameBytes)
         {
@@ -53,7 +63,6 @@ internal static class Framing
         var buffer = new byte[4 + size];
         BinaryPrimitives.WriteUInt32BigEndian(buffer, (uint)size);
         message.WriteTo(buffer.AsSpan(4));
-        await stream.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return buffer;
     }
 }

@@ -81,14 +81,15 @@ internal sealed class DatagramBatch
     /// datagram the kernel refuses is reported to <paramref name="refused"/> and skipped; EINTR is retried.
     /// </summary>
     /// <param name="socket">The socket's file descriptor.</param>
+    /// <param name="calls">Incremented (atomically) just <em>before</em> each <c>sendmmsg</c> call, so that a thread
+    /// that has received a datagram of a call (on loopback the kernel delivers it inside the call) always sees that
+    /// call counted; counting after the call returned let a receiver read a count one short.</param>
     /// <param name="refused">Called with the destination and error of each refused datagram.</param>
-    /// <returns>The number of <c>sendmmsg</c> calls made.</returns>
-    public int SendAll(nint socket, Action<IPEndPoint, SocketError> refused)
+    public void SendAll(nint socket, ref long calls, Action<IPEndPoint, SocketError> refused)
     {
-        var calls = 0;
         for (var sent = 0; sent < Count;)
         {
-            calls++;
+            Interlocked.Increment(ref calls);
             var result = LinuxSockets.SendMessages(socket, _headersAddress + (sent * HeaderBytes), (uint)(Count - sent), 0);
             if (result > 0)
             {
@@ -103,7 +104,6 @@ internal sealed class DatagramBatch
 
         Array.Clear(_destinations, 0, Count);
         Count = 0;
-        return calls;
     }
 
     /// <summary>Gets the length the kernel reported for received slot <paramref name="index"/>, bytes.</summary>

@@ -94,7 +94,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var publications = new FilePublicationStore(Path.Combine(dataDir, PublicationsFileName));
             var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
-            var server = new BlockExchangeServer(store, settings.Exchange, loggerFactory.CreateLogger<BlockExchangeServer>());
+            var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
             return new NodeRuntime(dataLock, settings, identity, transport, dht, store, server, fetcher, timeProvider);
         }

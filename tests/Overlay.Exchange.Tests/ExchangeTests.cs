@@ -39,7 +39,7 @@ public sealed class ExchangeTests : IAsyncLifetime
 
     private IPEndPoint StartServer(IBlockStore store, ExchangeOptions? options = null)
     {
-        var server = new BlockExchangeServer(store, options ?? new ExchangeOptions(), NullLogger<BlockExchangeServer>.Instance);
+        var server = new BlockExchangeServer(store, options ?? new ExchangeOptions(), TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
         _servers.Add(server);
         return server.LocalEndPoint;
@@ -236,7 +236,7 @@ public sealed class ExchangeTests : IAsyncLifetime
     public void Server_Start_OnTakenPort_ThrowsSocketException()
     {
         var endPoint = StartServer(_source);
-        var second = new BlockExchangeServer(_source, new ExchangeOptions(), NullLogger<BlockExchangeServer>.Instance);
+        var second = new BlockExchangeServer(_source, new ExchangeOptions(), TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
         _servers.Add(second);
         Assert.Throws<SocketException>(() => second.Start(endPoint));
     }
@@ -250,6 +250,15 @@ public sealed class ExchangeTests : IAsyncLifetime
         Assert.Contains("Exchange:MaxConnections = 0 is out of range 1..65536", errors);
         Assert.Contains(errors, e => e.StartsWith("Exchange:RequestTimeout = 00:00:00 is out of range", StringComparison.Ordinal));
         Assert.Throws<ArgumentException>(() => CreateFetcher(new MemoryBlockStore(), new ExchangeOptions { RequestWindow = 0 }));
+
+        var limits = new ExchangeOptions { MaxConnectionsPerIp = 0, FirstRequestTimeout = TimeSpan.FromMilliseconds(50), FrameTimeout = TimeSpan.FromMinutes(11) }.Validate();
+        Assert.Contains("Exchange:MaxConnectionsPerIp = 0 is out of range 1..256", limits);
+        Assert.Contains("Exchange:FirstRequestTimeout = 00:00:00.0500000 is out of range 00:00:00.1000000..00:10:00", limits);
+        Assert.Contains("Exchange:FrameTimeout = 00:11:00 is out of range 00:00:00.1000000..00:10:00", limits);
+
+        // The per-address limit cannot exceed the total.
+        Assert.Contains("Exchange:MaxConnectionsPerIp = 17 is out of range 1..16", new ExchangeOptions { MaxConnections = 16, MaxConnectionsPerIp = 17 }.Validate());
+        Assert.Throws<ArgumentException>(() => new BlockExchangeServer(_source, new ExchangeOptions { FrameTimeout = TimeSpan.Zero }, TimeProvider.System, NullLogger<BlockExchangeServer>.Instance));
     }
 
     private async Task AssertClosedByServerAsync(NetworkStream stream)

@@ -170,7 +170,7 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
             var transport = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1024 * 1024);
             var dht = new KademliaNode(NodeIdentity.Generate(), transport, UdpTestSwarm.LoopbackOptions(), TimeProvider.System, NullLoggerFactory.Instance);
             dht.Start();
-            var server = new BlockExchangeServer(store, new ExchangeOptions(), NullLogger<BlockExchangeServer>.Instance);
+            var server = new BlockExchangeServer(store, new ExchangeOptions(), TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
             server.Start(transport.LocalEndPoint);
             var joined = await dht.BootstrapAsync([IPEndPoint.Parse(bootstrap)]);
             Assert.True(joined.ContactsReached == 1, "the corrupt provider could not reach the bootstrap daemon");
