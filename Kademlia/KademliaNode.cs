@@ -1125,9 +1125,20 @@ public sealed class KademliaNode : IAsyncDisposable
         }
 
         var statuses = await Task.WhenAll(writes).ConfigureAwait(false);
-        var refused = statuses.Where(s => s is { } v && v != StoreStatus.Ok).GroupBy(s => s!.Value).ToDictionary(g => g.Key, g => g.Count());
+        var refused = statuses.Where(s => s is { } v && v != StoreStatus.Ok).GroupBy(s => ToRefusal(s!.Value)).ToDictionary(g => g.Key, g => g.Count());
         return new PutResult(key, statuses.Count(s => s == StoreStatus.Ok), refused.Values.Sum(), lookup) { RefusalsByStatus = refused };
     }
+
+    /// <summary>Maps a refusing wire status to its public reason (the wire enum is internal to Kademlia).</summary>
+    private static StoreRefusal ToRefusal(StoreStatus status) => status switch
+    {
+        StoreStatus.BadToken => StoreRefusal.BadToken,
+        StoreStatus.BadSignature => StoreRefusal.BadSignature,
+        StoreStatus.StaleSequence => StoreRefusal.StaleSequence,
+        StoreStatus.Invalid => StoreRefusal.Invalid,
+        StoreStatus.Full => StoreRefusal.Full,
+        _ => StoreRefusal.Other,
+    };
 
     /// <summary>Sends a STORE or ADD_PROVIDER with retries; the status answered, or null when unanswered.</summary>
     private async Task<StoreStatus?> WriteAsync(NodeContact peer, Envelope request, CancellationToken cancellationToken)

@@ -1,5 +1,3 @@
-using Overlay.Kademlia.Wire;
-
 namespace Overlay.Kademlia;
 
 /// <summary>The outcome of storing a record or a provider record on the k closest nodes.</summary>
@@ -10,9 +8,9 @@ namespace Overlay.Kademlia;
 public sealed record PutResult(NodeId Key, int StoredOn, int Refusals, LookupResult Lookup)
 {
     /// <summary>
-    /// Gets the refusals by the status each node answered (<see cref="StoreStatus.StaleSequence"/>,
-    /// <see cref="StoreStatus.BadToken"/>, ...; the local node's own refusal included); the counts sum to
+    /// Gets the refusals by the reason each node answered (<see cref="StoreRefusal.StaleSequence"/>,
+    /// <see cref="StoreRefusal.BadToken"/>, ...; the local node's own refusal included); the counts sum to
     /// <see cref="Refusals"/>. Empty when nobody refused.
     /// </summary>
-    public IReadOnlyDictionary<StoreStatus, int> RefusalsByStatus { get; init; } = new Dictionary<StoreStatus, int>();
+    public IReadOnlyDictionary<StoreRefusal, int> RefusalsByStatus { get; init; } = new Dictionary<StoreRefusal, int>();
 }
