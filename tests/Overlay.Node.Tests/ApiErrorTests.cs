@@ -82,15 +82,22 @@ public sealed class ApiErrorTests
     }
 
     [Theory]
-    [InlineData("xyz")]
-    [InlineData("")]
-    [InlineData("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")]
-    public void BadCidIsBadRequestQuotingTheInput(string text)
+    [InlineData("xyz", "multibase prefix 'x' is not supported")]
+    [InlineData("", "the string is empty")]
+    [InlineData("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbd", "a CIDv0 is 46 base58 characters starting with Qm")]
+    public void BadCidIsBadRequestQuotingTheInput(string text, string reason)
     {
         var ex = Assert.Throws<ApiException>(() => ApiInput.ParseCid(text));
 
         Assert.Equal(ApiError.BadRequest, ex.Error);
-        Assert.StartsWith($"'{text}' is not a CIDv1 (base32, multibase prefix b)", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"'{text}' is not a CID: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CidV0IsReadAsItsCidV1()
+    {
+        Assert.Equal("bafybeie5gq4jxvzmsym6hjlwxej4rwdoxt7wadqvmmwbqi7r27fclha2va", ApiInput.ParseCid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG").ToString());
     }
 
     [Fact]
