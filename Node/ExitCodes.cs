@@ -17,4 +17,10 @@ internal static class ExitCodes
 
     /// <summary>The daemon's API cannot be reached.</summary>
     public const int DaemonUnreachable = 4;
+
+    /// <summary>
+    /// Refused: every node that answered refused the write (e.g. <c>dht put --mutable</c> with a stale sequence). Apart
+    /// from 1 because the cure differs: a failure may pass on retry, a refusal needs different input.
+    /// </summary>
+    public const int Refused = 5;
 }

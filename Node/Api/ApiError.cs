@@ -20,6 +20,12 @@ internal enum ApiError
 
     /// <summary>An unexpected failure in the daemon. HTTP 500; exit 1.</summary>
     Internal,
+
+    /// <summary>Every node that answered refused the write (stale sequence, bad token, full, ...). HTTP 409; exit 5.</summary>
+    Refused,
+
+    /// <summary>No node answered a write or request in time (none accepted, none refused). HTTP 504; exit 1.</summary>
+    NoAnswer,
 }
 
 /// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
@@ -34,6 +40,8 @@ internal static class ApiErrors
         ApiError.NoProviders => "no_providers",
         ApiError.FetchFailed => "fetch_failed",
         ApiError.BadContent => "bad_content",
+        ApiError.Refused => "refused",
+        ApiError.NoAnswer => "no_answer",
         _ => "internal",
     };
 
@@ -45,6 +53,8 @@ internal static class ApiErrors
         ApiError.NotFound or ApiError.NoProviders => 404,
         ApiError.FetchFailed => 502,
         ApiError.BadContent => 422,
+        ApiError.Refused => 409,
+        ApiError.NoAnswer => 504,
         _ => 500,
     };
 
@@ -54,6 +64,7 @@ internal static class ApiErrors
     {
         "bad_request" => ExitCodes.Usage,
         "not_found" or "no_providers" => ExitCodes.NotFound,
+        "refused" => ExitCodes.Refused,
         _ => ExitCodes.Failure,
     };
 }

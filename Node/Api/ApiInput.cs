@@ -66,6 +66,29 @@ internal static class ApiInput
         return value;
     }
 
+    /// <summary>
+    /// Returns an <see cref="ArgumentException"/>'s message without the " (Parameter 'name')" suffix the framework
+    /// appends when <see cref="ArgumentException.ParamName"/> is set: a parameter name means nothing to a user.
+    /// </summary>
+    /// <param name="exception">The exception.</param>
+    /// <returns>The message, suffix removed when present.</returns>
+    public static string WithoutParameterName(ArgumentException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var message = exception.Message;
+        if (exception.ParamName is { } name)
+        {
+            var suffix = $" (Parameter '{name}')";
+            var at = message.LastIndexOf(suffix, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                message = message.Remove(at, suffix.Length);
+            }
+        }
+
+        return message.Trim();
+    }
+
     /// <summary>Returns <paramref name="text"/> cut to at most 80 characters, for quoting in messages.</summary>
     /// <param name="text">Any text or null.</param>
     /// <returns>The text, shortened with "…" when longer than 80 characters; empty for null.</returns>

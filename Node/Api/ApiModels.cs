@@ -100,7 +100,9 @@ internal sealed class PutRequest
 /// <param name="Key">The key the record is stored under.</param>
 /// <param name="StoredOn">Nodes that accepted it.</param>
 /// <param name="Refusals">Nodes that refused it.</param>
-internal sealed record PutResponse(string Key, int StoredOn, int Refusals);
+/// <param name="Sequence">The sequence number of a mutable record (the one given, or the next after the highest found); null for an immutable record.</param>
+/// <param name="RefusalsByReason">Refusals by reason code (bad_token, bad_signature, stale_sequence, invalid, full, other); counts sum to <paramref name="Refusals"/>; empty when none.</param>
+internal sealed record PutResponse(string Key, int StoredOn, int Refusals, long? Sequence, IReadOnlyDictionary<string, int> RefusalsByReason);
 
 /// <summary>GET /api/v0/dht/get/{key}.</summary>
 /// <param name="Key">The key.</param>

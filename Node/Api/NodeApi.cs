@@ -99,11 +99,15 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         return new FindNodeResponse(target.ToString(), closest, lookup.Rounds, lookup.MessagesSent, lookup.Failures, lookup.Elapsed.TotalMilliseconds);
     }
 
-    /// <summary>POST dht/put: stores an immutable or (signed by this node) mutable record, expiring after Kademlia:RecordTtl.</summary>
+    /// <summary>
+    /// POST dht/put: stores an immutable or (signed by this node) mutable record, expiring after Kademlia:RecordTtl. A
+    /// mutable record without a sequence takes the next one after the highest found under its key (a lookup bounded by
+    /// Node:GetTimeout first; 0 when none is found).
+    /// </summary>
     /// <param name="request">The request; its body is a JSON <see cref="PutRequest"/>.</param>
     /// <param name="cancellationToken">The request's token.</param>
-    /// <returns>The key and how many nodes stored it.</returns>
-    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the body is malformed, the value is missing, not base64 or too large, or the salt or sequence is invalid.</exception>
+    /// <returns>The key, the sequence used, how many nodes stored it, and the refusals by reason when some refused.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the body is malformed, the value is missing, not base64 or too large, or the salt or sequence is invalid; <see cref="ApiError.Refused"/>: no node stored it and some refused (the message gives each reason); <see cref="ApiError.NoAnswer"/>: no node answered at all.</exception>
     public async Task<PutResponse> PutAsync(HttpRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -115,19 +119,76 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
             throw new ApiException(ApiError.BadRequest, "salt and sequence apply only to mutable records (set mutable: true)");
         }
 
+        var maxValue = Math.Min(runtime.Settings.Kademlia.MaxValueBytes, KademliaOptions.DefaultMaxValueBytes);
+        if (value.Length > maxValue)
+        {
+            throw new ApiException(ApiError.BadRequest, $"the value is {value.Length} bytes; a record value is at most {maxValue} bytes (Kademlia:MaxValueBytes)");
+        }
+
+        var salt = Encoding.UTF8.GetBytes(body.Salt ?? string.Empty);
+        if (salt.Length > DhtRecord.MaxSaltBytes)
+        {
+            throw new ApiException(ApiError.BadRequest, $"the salt is {salt.Length} bytes (UTF-8); a salt is at most {DhtRecord.MaxSaltBytes} bytes");
+        }
+
+        if (body.Sequence is < 0)
+        {
+            throw new ApiException(ApiError.BadRequest, $"sequence {body.Sequence} is negative; a sequence is a whole number ≥ 0");
+        }
+
+        long? storedSequence = null;
+        long? sequence = null;
+        if (body.Mutable)
+        {
+            if (body.Sequence is { } given)
+            {
+                sequence = given;
+            }
+            else
+            {
+                storedSequence = await HighestSequenceAsync(DhtRecord.MutableKey(runtime.Identity.PublicKey.Span, salt), cancellationToken).ConfigureAwait(false);
+                sequence = storedSequence switch
+                {
+                    null => 0,
+                    long.MaxValue => throw new ApiException(ApiError.Refused, $"the stored record has sequence {long.MaxValue}, the highest there is; use another salt"),
+                    var s => s + 1,
+                };
+            }
+        }
+
         var expires = Time.GetUtcNow() + runtime.Settings.Kademlia.RecordTtl;
+        PutResult result;
         try
         {
-            var record = body.Mutable
-                ? DhtRecord.CreateMutable(runtime.Identity, Encoding.UTF8.GetBytes(body.Salt ?? string.Empty), value, body.Sequence ?? 0, expires)
+            var record = sequence is { } seq
+                ? DhtRecord.CreateMutable(runtime.Identity, salt, value, seq, expires)
                 : DhtRecord.CreateImmutable(value, expires);
-            var result = await runtime.Dht.PutAsync(record, cancellationToken).ConfigureAwait(false);
-            return new PutResponse(result.Key.ToString(), result.StoredOn, result.Refusals);
+            result = await runtime.Dht.PutAsync(record, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
-            throw new ApiException(ApiError.BadRequest, ex.Message, ex);
+            // What is left here is the datagram-size check; its text is for users, its parameter name is not.
+            throw new ApiException(ApiError.BadRequest, ApiInput.WithoutParameterName(ex), ex);
         }
+
+        if (result.StoredOn == 0)
+        {
+            if (result.Refusals == 0)
+            {
+                throw new ApiException(ApiError.NoAnswer, $"no node accepted the record for key {result.Key}: 0 of {result.Lookup.Closest.Count} answered");
+            }
+
+            if (sequence is { } tried && storedSequence is null && result.RefusalsByStatus.ContainsKey(StoreRefusal.StaleSequence))
+            {
+                storedSequence = await HighestSequenceAsync(result.Key, cancellationToken).ConfigureAwait(false);
+                storedSequence = storedSequence >= tried ? storedSequence : null;
+            }
+
+            var nodes = result.Refusals == 1 ? "1 node" : $"{result.Refusals} nodes";
+            throw new ApiException(ApiError.Refused, $"the record for key {result.Key} was refused by {nodes}: {StoreRefusals.Describe(result.RefusalsByStatus, storedSequence, sequence)}");
+        }
+
+        return new PutResponse(result.Key.ToString(), result.StoredOn, result.Refusals, sequence, StoreRefusals.ByCode(result.RefusalsByStatus));
     }
 
     /// <summary>GET dht/get/{key}: looks up a record, bounded by Node:GetTimeout.</summary>
@@ -139,20 +200,8 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
     {
         var id = ApiInput.ParseNodeId(key, "key");
         var timeout = runtime.Settings.Node.GetTimeout;
-        GetResult result;
-        using (var bound = new CancellationTokenSource(timeout, Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token))
-        {
-            try
-            {
-                result = await runtime.Dht.GetAsync(id, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new ApiException(ApiError.NotFound, $"no record for key {id} found within {Seconds(timeout)} (Node:GetTimeout)");
-            }
-        }
-
+        var result = await GetBoundedAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new ApiException(ApiError.NotFound, $"no record for key {id} found within {Seconds(timeout)} (Node:GetTimeout)");
         var record = result.Record
             ?? throw new ApiException(ApiError.NotFound, $"no record for key {id} (asked {result.Lookup.MessagesSent} nodes in {Seconds(result.Lookup.Elapsed)})");
         return new RecordResponse(
@@ -168,12 +217,18 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
     /// <summary>GET dht/providers/{cid}: finds providers of a CID, at most Node:MaxProviders, bounded by Node:GetTimeout.</summary>
     /// <param name="cidText">The CID.</param>
     /// <param name="cancellationToken">The request's token.</param>
-    /// <returns>The providers found (possibly none).</returns>
-    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID; <see cref="ApiError.NoProviders"/> when the lookup did not finish in time.</exception>
+    /// <returns>The providers found (at least one).</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID; <see cref="ApiError.NoProviders"/> when none was found (the message says how many nodes were asked) or the lookup did not finish in time.</exception>
     public async Task<ProvidersResponse> GetProvidersAsync(string? cidText, CancellationToken cancellationToken = default)
     {
         var cid = ApiInput.ParseCid(cidText);
+        var started = Time.GetTimestamp();
         var found = await FindProvidersAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (found.Providers.Count == 0)
+        {
+            throw new ApiException(ApiError.NoProviders, $"no providers for {cid} (asked {found.Lookup.MessagesSent} nodes in {Seconds(Time.GetElapsedTime(started))})");
+        }
+
         var providers = found.Providers
             .Select(p => new ProviderResponse(p.ProviderId.ToString(), p.EndPoint.ToString(), p.Expires))
             .ToArray();
@@ -348,6 +403,25 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
     private async ValueTask<byte[]> GetLocalBlockAsync(Cid cid, CancellationToken cancellationToken) =>
         await runtime.Store.GetAsync(cid, cancellationToken).ConfigureAwait(false)
         ?? throw new InvalidDataException($"block {cid} is missing from the local store");
+
+    /// <summary>Looks a key up, bounded by Node:GetTimeout; null when the bound passed first.</summary>
+    private async Task<GetResult?> GetBoundedAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        using var bound = new CancellationTokenSource(runtime.Settings.Node.GetTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+        try
+        {
+            return await runtime.Dht.GetAsync(key, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Returns the highest sequence of a mutable record found under <paramref name="key"/>, or null when none was found in time.</summary>
+    private async Task<long?> HighestSequenceAsync(NodeId key, CancellationToken cancellationToken) =>
+        await GetBoundedAsync(key, cancellationToken).ConfigureAwait(false) is { Record: { IsMutable: true } record } ? record.Sequence : null;
 
     private async Task<ProvidersResult> FindProvidersAsync(Cid cid, CancellationToken cancellationToken)
     {

@@ -71,16 +71,22 @@ internal static class ContentCommands
     /// <param name="context">The CLI context.</param>
     /// <param name="cid">The CID.</param>
     /// <param name="output">The file to write.</param>
+    /// <param name="force">Whether an existing <paramref name="output"/> may be replaced.</param>
     /// <param name="cancellationToken">Cancels; the temporary file is removed.</param>
     /// <returns>The exit code.</returns>
-    /// <exception cref="CliException">A bad CID (2), no providers (3), a failed fetch (1), a short body (1), unreachable daemon (4).</exception>
-    public static async Task<int> GetAsync(CliContext context, string cid, string output, CancellationToken cancellationToken = default)
+    /// <exception cref="CliException">A bad CID or an existing file without <paramref name="force"/> (2), no providers (3), a failed fetch (1), a short body or corrupt block (1), unreachable daemon (4).</exception>
+    public static async Task<int> GetAsync(CliContext context, string cid, string output, bool force = false, CancellationToken cancellationToken = default)
     {
         var parsed = ApiInput.ParseCid(cid).ToString();
         var destination = Path.GetFullPath(output);
         if (Directory.Exists(destination))
         {
             throw new CliException(ExitCodes.Usage, $"{output} is a directory; give a file name with -o");
+        }
+
+        if (!force && File.Exists(destination))
+        {
+            throw new CliException(ExitCodes.Usage, $"{output} exists; use --force to replace it");
         }
 
         var directory = Path.GetDirectoryName(destination)!;

@@ -103,7 +103,7 @@ internal static class InfoCommands
     /// <param name="value">The value text (stored as UTF-8).</param>
     /// <param name="mutable">Whether to store a mutable record signed by the daemon's key.</param>
     /// <param name="salt">The salt of a mutable record, or null.</param>
-    /// <param name="sequence">The sequence number of a mutable record, or null for 0.</param>
+    /// <param name="sequence">The sequence number of a mutable record, or null for one more than the highest the daemon finds (0 when none).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The exit code.</returns>
     public static async Task<int> PutAsync(CliContext context, string value, bool mutable, string? salt, long? sequence, CancellationToken cancellationToken = default)
@@ -117,10 +117,14 @@ internal static class InfoCommands
         var request = new PutRequest { Value = value, Mutable = mutable, Salt = salt, Sequence = sequence };
         using var content = JsonContent.Create(request, options: ApiErrorHandler.JsonOptions);
         var (put, json) = await client.SendJsonAsync<PutResponse>(HttpMethod.Post, "dht/put", content, cancellationToken).ConfigureAwait(false);
+        var refusals = put.Refusals == 0
+            ? "0"
+            : $"{Render.Number(put.Refusals)}: {StoreRefusals.Describe(put.RefusalsByReason)}";
         return await WriteAsync(context, json, () => Render.Fields(
             ("Key", put.Key),
+            ("Sequence", put.Sequence is { } s ? Render.Number(s) : "- (immutable)"),
             ("Stored on", Render.Number(put.StoredOn)),
-            ("Refusals", Render.Number(put.Refusals)))).ConfigureAwait(false);
+            ("Refusals", refusals))).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay dht get KEY</c>.</summary>

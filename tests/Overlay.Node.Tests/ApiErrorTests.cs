@@ -18,6 +18,8 @@ public sealed class ApiErrorTests
     [InlineData((int)ApiError.FetchFailed, "fetch_failed", 502, ExitCodes.Failure)]
     [InlineData((int)ApiError.BadContent, "bad_content", 422, ExitCodes.Failure)]
     [InlineData((int)ApiError.Internal, "internal", 500, ExitCodes.Failure)]
+    [InlineData((int)ApiError.Refused, "refused", 409, ExitCodes.Refused)]
+    [InlineData((int)ApiError.NoAnswer, "no_answer", 504, ExitCodes.Failure)]
     public void EachErrorHasOneCodeStatusAndExitCode(int errorValue, string code, int status, int exitCode)
     {
         var error = (ApiError)errorValue;
