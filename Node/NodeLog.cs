@@ -45,6 +45,9 @@ internal static partial class NodeLog
     [LoggerMessage(EventId = 5021, Level = LogLevel.Warning, Message = "API response {Method} {Path} aborted after it started: {Reason}")]
     public static partial void ApiAborted(ILogger logger, string method, string path, string reason);
 
+    [LoggerMessage(EventId = 5022, Level = LogLevel.Debug, Message = "start-up failed (the one-line error is on stderr)")]
+    public static partial void StartFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 5030, Level = LogLevel.Information, Message = "node {NodeId} stopping")]
     public static partial void Stopping(ILogger logger, string nodeId);
 
