@@ -152,7 +152,7 @@ internal static class ContentCommands
         }
         else
         {
-            context.Out.Write(Render.Fields(
+            Render.Write(context, Render.Fields(
                 ("CID", parsed),
                 ("File", destination),
                 ("Bytes", Render.Bytes(written)),

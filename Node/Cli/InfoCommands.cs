@@ -56,7 +56,7 @@ internal static class InfoCommands
         using var client = context.CreateClient();
         var (peers, json) = await client.SendJsonAsync<PeersResponse>(HttpMethod.Get, "peers", null, cancellationToken).ConfigureAwait(false);
         return await WriteAsync(context, json, () => Render.Rows(["ID", "Endpoint"], peers.Contacts.Select(c => new[] { c.Id, c.Endpoint }))
-            .Caption(Markup.Escape($"{peers.Contacts.Count} contacts"))).ConfigureAwait(false);
+            .WithCaption($"{peers.Contacts.Count} contacts")).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay ping HOST:PORT</c>.</summary>
@@ -95,7 +95,7 @@ internal static class InfoCommands
         return await WriteAsync(context, json, () => Render.Rows(
                 ["ID", "Endpoint", "Distance"],
                 found.Closest.Select(c => new[] { c.Id, c.Endpoint, c.Distance }))
-            .Caption(Markup.Escape($"{found.Closest.Count} closest; {found.Rounds} rounds, {found.Messages} messages, {found.Failures} failures, {Render.Millis(found.ElapsedMs)}"))).ConfigureAwait(false);
+            .WithCaption($"{found.Closest.Count} closest; {found.Rounds} rounds, {found.Messages} messages, {found.Failures} failures, {Render.Millis(found.ElapsedMs)}")).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay dht put VALUE [--mutable --salt S --seq N]</c>.</summary>
@@ -160,11 +160,11 @@ internal static class InfoCommands
         return await WriteAsync(context, json, () => Render.Rows(
                 ["ID", "Endpoint", "Expires"],
                 found.Providers.Select(p => new[] { p.Id, p.Endpoint, Render.Instant(p.Expires) }))
-            .Caption(Markup.Escape($"{found.Providers.Count} providers of {found.Cid} (key {found.Key})"))).ConfigureAwait(false);
+            .WithCaption($"{found.Providers.Count} providers of {found.Cid} (key {found.Key})")).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the raw JSON with <c>--json</c>, else the table.</summary>
-    private static async Task<int> WriteAsync(CliContext context, string json, Func<Spectre.Console.Rendering.IRenderable> table)
+    /// <summary>Writes the raw JSON with <c>--json</c>, else the table (see <see cref="Render.Write"/>).</summary>
+    private static async Task<int> WriteAsync(CliContext context, string json, Func<TextTable> table)
     {
         if (context.Json)
         {
@@ -172,7 +172,7 @@ internal static class InfoCommands
         }
         else
         {
-            context.Out.Write(table());
+            Render.Write(context, table());
         }
 
         return ExitCodes.Ok;
