@@ -26,6 +26,9 @@ internal enum ApiError
 
     /// <summary>No node answered a write or request in time (none accepted, none refused). HTTP 504; exit 1.</summary>
     NoAnswer,
+
+    /// <summary>A block in the daemon's store failed verification on read (it is quarantined). HTTP 500; exit 1.</summary>
+    CorruptBlock,
 }
 
 /// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
@@ -42,6 +45,7 @@ internal static class ApiErrors
         ApiError.BadContent => "bad_content",
         ApiError.Refused => "refused",
         ApiError.NoAnswer => "no_answer",
+        ApiError.CorruptBlock => "corrupt_block",
         _ => "internal",
     };
 

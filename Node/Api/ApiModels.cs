@@ -144,3 +144,8 @@ internal sealed record AddResponse(string Cid, long Bytes, int Blocks, int Provi
 /// <param name="ElapsedMs">Duration, milliseconds.</param>
 /// <param name="Size">The file's size, bytes.</param>
 internal sealed record FetchResponse(string Cid, int Blocks, long Bytes, int Providers, int BadBlocks, int ProvidersDropped, double ElapsedMs, long Size);
+
+/// <summary>GET /api/v0/cat/{cid}/status: why the last <c>cat</c> stream of a root broke after it started, if it did.</summary>
+/// <param name="Cid">The root CID.</param>
+/// <param name="Failure">One line for the user (e.g. a block found corrupt and quarantined), or null when the last stream did not break or is forgotten.</param>
+internal sealed record CatStatusResponse(string Cid, string? Failure);

@@ -22,6 +22,8 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    private readonly StreamFailures _streamFailures = new();
+
     private TimeProvider Time => runtime.TimeProvider;
 
     /// <summary>GET id: the node's identity and addresses.</summary>
@@ -324,7 +326,10 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
 
     /// <summary>
     /// GET cat/{cid}: streams the file from the local store with Content-Length set to the file size. Defects found
-    /// before the first byte are a 422; after it, the connection is aborted (see <see cref="ApiErrorHandler"/>).
+    /// before the first byte are a 422 (or 500 <c>corrupt_block</c>); after it, the connection is aborted (see
+    /// <see cref="ApiErrorHandler"/>) and the reason is kept for <see cref="GetCatStatus"/>. A block is verified as it is
+    /// read (<see cref="FileBlockStore"/> quarantines a corrupt one), not before the first byte: that would read every
+    /// block twice.
     /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="cidText">The root CID.</param>
@@ -346,12 +351,30 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         context.Response.Headers.ETag = $"\"{cid}\"";
         try
         {
-            await UnixFsExporter.ExportAsync(cid, GetLocalBlockAsync, context.Response.Body, null, cancellationToken).ConfigureAwait(false);
+            await UnixFsExporter.ExportAsync(cid, (block, ct) => GetLocalBlockAsync(cid, block, ct), context.Response.Body, null, cancellationToken).ConfigureAwait(false);
+            _streamFailures.Clear(cid);
+        }
+        catch (ApiException ex) when (ex.Error == ApiError.CorruptBlock)
+        {
+            _streamFailures.Record(cid, ex.Message);
+            throw;
         }
         catch (InvalidDataException ex)
         {
-            throw new ApiException(ApiError.BadContent, $"{cid} is not a valid UnixFS file: {ex.Message}", ex);
+            var error = new ApiException(ApiError.BadContent, $"{cid} is not a valid UnixFS file: {ex.Message}", ex);
+            _streamFailures.Record(cid, error.Message);
+            throw error;
         }
+    }
+
+    /// <summary>GET cat/{cid}/status: why the last <c>cat</c> of <paramref name="cidText"/> broke after its first byte, if it did.</summary>
+    /// <param name="cidText">The root CID.</param>
+    /// <returns>The CID and the reason, or a null reason.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID.</exception>
+    public CatStatusResponse GetCatStatus(string? cidText)
+    {
+        var cid = ApiInput.ParseCid(cidText);
+        return new CatStatusResponse(cid.ToString(), _streamFailures.Get(cid));
     }
 
     /// <summary>Formats a duration as seconds with one decimal, e.g. "2.5 s".</summary>
@@ -400,9 +423,21 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         }
     }
 
-    private async ValueTask<byte[]> GetLocalBlockAsync(Cid cid, CancellationToken cancellationToken) =>
-        await runtime.Store.GetAsync(cid, cancellationToken).ConfigureAwait(false)
-        ?? throw new InvalidDataException($"block {cid} is missing from the local store");
+    /// <summary>Reads a block of <paramref name="root"/>'s DAG for export; a block that is gone says whether it was corrupt (the store's count of corrupt reads moved).</summary>
+    private async ValueTask<byte[]> GetLocalBlockAsync(Cid root, Cid cid, CancellationToken cancellationToken)
+    {
+        var corruptBefore = runtime.Store.CorruptBlocksDetected;
+        var block = await runtime.Store.GetAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (block is not null)
+        {
+            return block;
+        }
+
+        var what = runtime.Store.CorruptBlocksDetected != corruptBefore
+            ? "is corrupt in the daemon's store (quarantined)"
+            : "disappeared from the daemon's store while it was read";
+        throw new ApiException(ApiError.CorruptBlock, $"block {cid} of {root} {what}; run `overlay get` again to fetch it from providers");
+    }
 
     /// <summary>Looks a key up, bounded by Node:GetTimeout; null when the bound passed first.</summary>
     private async Task<GetResult?> GetBoundedAsync(NodeId key, CancellationToken cancellationToken)

@@ -32,8 +32,8 @@ internal static class StoreRefusals
     }
 
     /// <summary>
-    /// Describes the refusals in words, most frequent first, e.g. "6 stale sequence (a record with sequence 3 is stored;
-    /// use --seq 4 or omit --seq), 1 bad token (...)".
+    /// Describes the refusals in words, most frequent first, e.g. "stale sequence (a record with sequence 3 is stored;
+    /// use --seq 4 or omit --seq)" for one reason, "5 stale sequence (...), 1 bad token (...)" for several.
     /// </summary>
     /// <param name="refusals">Counts by reason, or by <see cref="Code"/> (from JSON).</param>
     /// <param name="storedSequence">The highest sequence found stored under the key, when known; phrases the stale-sequence advice.</param>
@@ -42,11 +42,12 @@ internal static class StoreRefusals
     public static string Describe(IEnumerable<KeyValuePair<string, int>> refusals, long? storedSequence = null, long? triedSequence = null)
     {
         ArgumentNullException.ThrowIfNull(refusals);
-        return string.Join(", ", refusals
-            .Where(r => r.Value > 0)
-            .OrderByDescending(r => r.Value)
-            .ThenBy(r => r.Key, StringComparer.Ordinal)
-            .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value} {Words(r.Key, storedSequence, triedSequence)}")));
+        var reasons = refusals.Where(r => r.Value > 0).OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).ToList();
+
+        // One reason needs no count: the caller has already said how many nodes refused.
+        return reasons.Count == 1
+            ? Words(reasons[0].Key, storedSequence, triedSequence)
+            : string.Join(", ", reasons.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Value} {Words(r.Key, storedSequence, triedSequence)}")));
     }
 
     /// <summary>Describes typed refusals; see <see cref="Describe(IEnumerable{KeyValuePair{string, int}}, long?, long?)"/>.</summary>

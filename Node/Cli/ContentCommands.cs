@@ -119,7 +119,7 @@ internal static class ContentCommands
 
             if (written != expected)
             {
-                throw new CliException(ExitCodes.Failure, $"the daemon sent {written} of {expected} bytes of {parsed}");
+                throw await TruncatedAsync(client, parsed, $"the daemon sent {written} of {expected} bytes of {parsed}", null, cancellationToken).ConfigureAwait(false);
             }
 
             File.Move(temporary, destination, overwrite: true);
@@ -127,7 +127,7 @@ internal static class ContentCommands
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             TryDelete(temporary);
-            throw new CliException(ExitCodes.Failure, $"reading {parsed} from the daemon failed: {ex.Message}", ex);
+            throw await TruncatedAsync(client, parsed, $"reading {parsed} from the daemon failed: {ex.Message}", ex, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -189,14 +189,14 @@ internal static class ContentCommands
 
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            throw new CliException(ExitCodes.Failure, $"reading {parsed} from the daemon failed: {ex.Message}", ex);
+            throw await TruncatedAsync(client, parsed, $"reading {parsed} from the daemon failed: {ex.Message}", ex, cancellationToken).ConfigureAwait(false);
         }
 
         if (written != expected)
         {
-            throw new CliException(ExitCodes.Failure, $"the daemon sent {written} of {expected} bytes of {parsed}");
+            throw await TruncatedAsync(client, parsed, $"the daemon sent {written} of {expected} bytes of {parsed}", null, cancellationToken).ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;
@@ -230,6 +230,28 @@ internal static class ContentCommands
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Builds the error for a body cut short: the daemon's reason from <c>GET cat/{cid}/status</c> (e.g. a corrupt
+    /// block it quarantined) when it has one, else <paramref name="fallback"/>. Exit code 1 either way.
+    /// </summary>
+    private static async Task<CliException> TruncatedAsync(ApiClient client, string cid, string fallback, Exception? cause, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (status, _) = await client.SendJsonAsync<CatStatusResponse>(HttpMethod.Get, $"cat/{cid}/status", null, cancellationToken).ConfigureAwait(false);
+            if (status.Failure is { Length: > 0 } reason)
+            {
+                return new CliException(ExitCodes.Failure, reason, cause, "corrupt_block");
+            }
+        }
+        catch (CliException)
+        {
+            // The daemon went away or predates the status route: the transport's own words are all there is.
+        }
+
+        return new CliException(ExitCodes.Failure, fallback, cause);
     }
 
     private static async Task<(FetchResponse Value, string Json)> FetchAsync(CliContext context, ApiClient client, string cid, CancellationToken cancellationToken)

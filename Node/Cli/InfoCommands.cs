@@ -119,7 +119,7 @@ internal static class InfoCommands
         var (put, json) = await client.SendJsonAsync<PutResponse>(HttpMethod.Post, "dht/put", content, cancellationToken).ConfigureAwait(false);
         var refusals = put.Refusals == 0
             ? "0"
-            : $"{Render.Number(put.Refusals)}: {StoreRefusals.Describe(put.RefusalsByReason)}";
+            : $"{Render.Number(put.Refusals)} ({StoreRefusals.Describe(put.RefusalsByReason)})";
         return await WriteAsync(context, json, () => Render.Fields(
             ("Key", put.Key),
             ("Sequence", put.Sequence is { } s ? Render.Number(s) : "- (immutable)"),
