@@ -19,8 +19,10 @@ internal static class ExitCodes
     public const int DaemonUnreachable = 4;
 
     /// <summary>
-    /// The daemon refused the request: the API token is missing or wrong (the CLI reads it from
-    /// <c>&lt;data-dir&gt;/api.token</c>, so a wrong <c>--data-dir</c> is the usual cause), or the request was forbidden.
+    /// Refused: the daemon refused the request (the API token is missing or wrong: the CLI reads it from
+    /// <c>&lt;data-dir&gt;/api.token</c>, so a wrong <c>--data-dir</c> is the usual cause; or the request was forbidden),
+    /// or every node that answered refused a write (e.g. <c>dht put --mutable</c> with a stale sequence). Apart from 1
+    /// because the cure differs: a failure may pass on retry, a refusal needs different input.
     /// </summary>
     public const int Refused = 5;
 }

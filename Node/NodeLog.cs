@@ -48,6 +48,9 @@ internal static partial class NodeLog
     [LoggerMessage(EventId = 5022, Level = LogLevel.Debug, Message = "API request {Method} {Path} refused ({Reason}): {Detail}")]
     public static partial void ApiRefused(ILogger logger, string method, string path, string reason, string detail);
 
+    [LoggerMessage(EventId = 5023, Level = LogLevel.Debug, Message = "start-up failed (the one-line error is on stderr)")]
+    public static partial void StartFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 5030, Level = LogLevel.Information, Message = "node {NodeId} stopping")]
     public static partial void Stopping(ILogger logger, string nodeId);
 

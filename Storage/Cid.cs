@@ -11,7 +11,9 @@ namespace Overlay.Storage;
 /// no padding) with the 'b' prefix, e.g. <c>bafkrei…</c> for raw blocks and <c>bafybei…</c> for dag-pb.
 /// </summary>
 /// <remarks>
-/// CIDv0 (<c>Qm…</c>) and hash functions other than sha2-256 are rejected with a <see cref="FormatException"/>.
+/// <see cref="Parse"/> also reads a CIDv0 (<c>Qm…</c>, base58btc of the multihash; it becomes the dag-pb CIDv1 of the
+/// same multihash) and a CIDv1 in the other common multibases (see <see cref="Multibase"/>); <see cref="ToString"/>
+/// always writes base32 lower. Hash functions other than sha2-256 are rejected with a <see cref="FormatException"/>.
 /// Any codec value is accepted when parsing; <see cref="RawCodec"/> and <see cref="DagPbCodec"/> are the ones the
 /// UnixFS importer produces. Instances are immutable and thread-safe.
 /// </remarks>
@@ -30,6 +32,16 @@ public sealed class Cid : IEquatable<Cid>
     public const int Sha2_256Length = 32;
 
     private const int MultihashLength = 2 + Sha2_256Length;
+
+    /// <summary>Characters of a CIDv0: base58btc of the 34-byte multihash is always 46 (and starts with "Qm").</summary>
+    private const int CidV0Length = 46;
+
+    /// <summary>
+    /// Longest text accepted, characters: a CIDv1 with a sha2-256 multihash is at most 1 + 9 (codec varint) + 34 = 44
+    /// bytes, 89 characters in base16 with its prefix; anything longer is refused before decoding (base58 and base36
+    /// decoding cost grows with the square of the length).
+    /// </summary>
+    private const int MaxTextLength = 100;
 
     private readonly byte[] _bytes;
     private readonly int _multihashOffset;
@@ -77,12 +89,16 @@ public sealed class Cid : IEquatable<Cid>
         return new Cid(bytes, codec, mh);
     }
 
-    /// <summary>Parses the text form: multibase prefix 'b' followed by base32 lower-case of the binary CID.</summary>
-    /// <param name="text">The CID string, e.g. <c>bafkrei…</c>.</param>
-    /// <returns>The parsed CID.</returns>
+    /// <summary>
+    /// Parses a CID string: a CIDv0 (<c>Qm…</c>, 46 base58btc characters) or a CIDv1 in multibase b/B (base32), z
+    /// (base58btc), f/F (base16), k/K (base36), m/M (base64) or u/U (base64url), padded or not.
+    /// </summary>
+    /// <param name="text">The CID string, e.g. <c>bafkrei…</c> or <c>Qm…</c>; at most 100 characters.</param>
+    /// <returns>The parsed CID (a CIDv0 becomes the dag-pb CIDv1 of its multihash).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    /// <exception cref="FormatException">The text is empty, a CIDv0, uses another multibase, is not valid base32,
-    /// or its binary form is invalid (see <see cref="FromBytes"/>); the message says which.</exception>
+    /// <exception cref="FormatException">The text is empty or too long, has an unsupported multibase prefix, is not
+    /// valid in its base, is a malformed CIDv0, or its binary form is invalid (see <see cref="FromBytes"/>); the
+    /// message says which form was expected and what failed.</exception>
     public static Cid Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -97,7 +113,7 @@ public sealed class Cid : IEquatable<Cid>
     /// <summary>Parses the text form without throwing; see <see cref="Parse"/>.</summary>
     /// <param name="text">The CID string, or null.</param>
     /// <param name="cid">The parsed CID, or null when this returns false.</param>
-    /// <returns>True if <paramref name="text"/> is a valid CIDv1 string.</returns>
+    /// <returns>True if <paramref name="text"/> is a valid CID string in a supported form.</returns>
     public static bool TryParse([NotNullWhen(true)] string? text, [NotNullWhen(true)] out Cid? cid)
     {
         if (text is null)
@@ -107,6 +123,23 @@ public sealed class Cid : IEquatable<Cid>
         }
 
         return TryParseCore(text, out cid, out _);
+    }
+
+    /// <summary>Parses the text form without throwing and says why it failed; see <see cref="Parse"/>.</summary>
+    /// <param name="text">The CID string, or null.</param>
+    /// <param name="cid">The parsed CID, or null when this returns false.</param>
+    /// <param name="error">One line naming the expected form and what failed (without the input), or null on success.</param>
+    /// <returns>True if <paramref name="text"/> is a valid CID string in a supported form.</returns>
+    public static bool TryParse([NotNullWhen(true)] string? text, [NotNullWhen(true)] out Cid? cid, [NotNullWhen(false)] out string? error)
+    {
+        if (text is null)
+        {
+            cid = null;
+            error = "no CID was given";
+            return false;
+        }
+
+        return TryParseCore(text, out cid, out error);
     }
 
     /// <summary>Decodes the binary form <c>varint(1) ‖ varint(codec) ‖ 0x12 ‖ 0x20 ‖ digest(32)</c>.</summary>
@@ -184,37 +217,62 @@ public sealed class Cid : IEquatable<Cid>
             return false;
         }
 
-        if (text.Length == 46 && text.StartsWith("Qm", StringComparison.Ordinal))
+        if (text.Length > MaxTextLength)
         {
-            error = "CIDv0 ('Qm…') is not supported; use a CIDv1 (b…)";
+            error = $"it has {text.Length} characters; a sha2-256 CID has at most {MaxTextLength} in any supported multibase";
             return false;
         }
 
-        char prefix = text[0];
-        if (prefix != 'b')
+        if (text.StartsWith("Qm", StringComparison.Ordinal))
         {
-            error = prefix switch
-            {
-                'B' => "multibase 'B' (base32 upper) is not supported; use base32 lower ('b')",
-                'z' => "multibase 'z' (base58btc) is not supported; use base32 lower ('b')",
-                'f' => "multibase 'f' (base16) is not supported; use base32 lower ('b')",
-                'u' or 'm' => $"multibase '{prefix}' (base64) is not supported; use base32 lower ('b')",
-                _ => $"unknown multibase prefix '{prefix}'; only base32 lower ('b') is supported",
-            };
-            return false;
+            return TryParseV0(text, out cid, out error);
         }
 
-        if (!Base32.TryDecode(text.AsSpan(1), out var bytes, out var b32Error))
-        {
-            error = b32Error ?? "invalid base32";
-            return false;
-        }
-
-        if (!TryFromBytesCore(bytes, out cid, out error))
+        if (!Multibase.TryDecode(text, out var bytes, out error))
         {
             return false;
         }
 
+        if (bytes.Length == MultihashLength && bytes[0] == 0x12 && bytes[1] == 0x20)
+        {
+            error = "it is a bare sha2-256 multihash (a CIDv0 in binary), which has no multibase form; write it as base58btc 'Qm…' or as a CIDv1";
+            return false;
+        }
+
+        return TryFromBytesCore(bytes, out cid, out error);
+    }
+
+    /// <summary>
+    /// Parses a CIDv0: base58btc (no multibase prefix) of the 34-byte sha2-256 multihash, always 46 characters starting
+    /// with "Qm"; it means codec dag-pb, so the result is the CIDv1 <c>bafy…</c> of the same multihash (CID spec,
+    /// "CIDv0").
+    /// </summary>
+    private static bool TryParseV0(string text, [NotNullWhen(true)] out Cid? cid, [NotNullWhen(false)] out string? error)
+    {
+        cid = null;
+        if (text.Length != CidV0Length)
+        {
+            error = $"a CIDv0 is {CidV0Length} base58 characters starting with Qm, and this has {text.Length}";
+            return false;
+        }
+
+        if (!Multibase.TryDecodeBase58(text, out var multihash, out error))
+        {
+            error = $"a CIDv0 is {CidV0Length} base58 characters starting with Qm: {error}";
+            return false;
+        }
+
+        if (multihash.Length != MultihashLength || multihash[0] != Sha2_256Code || multihash[1] != Sha2_256Length)
+        {
+            error = $"a CIDv0 is the base58 of a 34-byte sha2-256 multihash (0x12 0x20 …), and this decodes to {multihash.Length} bytes starting 0x{Convert.ToHexStringLower(multihash.AsSpan(0, Math.Min(2, multihash.Length)))}";
+            return false;
+        }
+
+        var bytes = new byte[2 + MultihashLength];
+        bytes[0] = 1;
+        bytes[1] = (byte)DagPbCodec;
+        multihash.CopyTo(bytes, 2);
+        cid = new Cid(bytes, DagPbCodec, 2);
         error = null;
         return true;
     }

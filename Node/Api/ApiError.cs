@@ -38,6 +38,15 @@ internal enum ApiError
 
     /// <summary>The body is larger than the route accepts. HTTP 413; exit 2.</summary>
     TooLarge,
+
+    /// <summary>Every node that answered refused the write (stale sequence, bad token, full, ...). HTTP 409; exit 5.</summary>
+    Refused,
+
+    /// <summary>No node answered a write or request in time (none accepted, none refused). HTTP 504; exit 1.</summary>
+    NoAnswer,
+
+    /// <summary>A block in the daemon's store failed verification on read (it is quarantined). HTTP 500; exit 1.</summary>
+    CorruptBlock,
 }
 
 /// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
@@ -56,6 +65,9 @@ internal static class ApiErrors
         ApiError.Forbidden => "forbidden",
         ApiError.UnsupportedMediaType => "unsupported_media_type",
         ApiError.TooLarge => "too_large",
+        ApiError.Refused => "refused",
+        ApiError.NoAnswer => "no_answer",
+        ApiError.CorruptBlock => "corrupt_block",
         _ => "internal",
     };
 
@@ -71,6 +83,8 @@ internal static class ApiErrors
         ApiError.Forbidden => 403,
         ApiError.UnsupportedMediaType => 415,
         ApiError.TooLarge => 413,
+        ApiError.Refused => 409,
+        ApiError.NoAnswer => 504,
         _ => 500,
     };
 
@@ -81,6 +95,7 @@ internal static class ApiErrors
         "bad_request" or "unsupported_media_type" or "too_large" => ExitCodes.Usage,
         "unauthorized" or "forbidden" => ExitCodes.Refused,
         "not_found" or "no_providers" => ExitCodes.NotFound,
+        "refused" => ExitCodes.Refused,
         _ => ExitCodes.Failure,
     };
 }

@@ -14,20 +14,18 @@ internal static class ApiInput
     /// <summary>Longest input quoted back in a message, characters; longer input is cut and marked with an ellipsis.</summary>
     private const int MaxQuoted = 80;
 
-    /// <summary>Parses a CIDv1 string (multibase base32, prefix <c>b</c>).</summary>
-    /// <param name="text">The text, e.g. <c>bafkrei…</c>.</param>
-    /// <returns>The CID.</returns>
-    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the text is not a CIDv1; the message quotes it and gives the reason.</exception>
+    /// <summary>Parses a CID in any form <see cref="Cid.Parse"/> reads: CIDv0 (<c>Qm…</c>) or a CIDv1 in multibase b, B, z, f, F, k, K, m, M, u or U.</summary>
+    /// <param name="text">The text, e.g. <c>bafkrei…</c> or <c>Qm…</c>.</param>
+    /// <returns>The CID (always version 1; print it with <see cref="Cid.ToString"/> for the base32 form).</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the text is not a CID; the message quotes it and gives the reason.</exception>
     public static Cid ParseCid(string? text)
     {
-        try
+        if (Cid.TryParse(text ?? string.Empty, out var cid, out var error))
         {
-            return Cid.Parse(text ?? string.Empty);
+            return cid;
         }
-        catch (FormatException ex)
-        {
-            throw new ApiException(ApiError.BadRequest, $"'{Quote(text)}' is not a CIDv1 (base32, multibase prefix b): {ex.Message.TrimEnd('.')}", ex);
-        }
+
+        throw new ApiException(ApiError.BadRequest, $"'{Quote(text)}' is not a CID: {error}");
     }
 
     /// <summary>Parses a node ID or DHT key: 64 hexadecimal characters.</summary>
@@ -66,6 +64,29 @@ internal static class ApiInput
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// Returns an <see cref="ArgumentException"/>'s message without the " (Parameter 'name')" suffix the framework
+    /// appends when <see cref="ArgumentException.ParamName"/> is set: a parameter name means nothing to a user.
+    /// </summary>
+    /// <param name="exception">The exception.</param>
+    /// <returns>The message, suffix removed when present.</returns>
+    public static string WithoutParameterName(ArgumentException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var message = exception.Message;
+        if (exception.ParamName is { } name)
+        {
+            var suffix = $" (Parameter '{name}')";
+            var at = message.LastIndexOf(suffix, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                message = message.Remove(at, suffix.Length);
+            }
+        }
+
+        return message.Trim();
     }
 
     /// <summary>Returns <paramref name="text"/> cut to at most 80 characters, for quoting in messages.</summary>

@@ -100,7 +100,9 @@ internal sealed class PutRequest
 /// <param name="Key">The key the record is stored under.</param>
 /// <param name="StoredOn">Nodes that accepted it.</param>
 /// <param name="Refusals">Nodes that refused it.</param>
-internal sealed record PutResponse(string Key, int StoredOn, int Refusals);
+/// <param name="Sequence">The sequence number of a mutable record (the one given, or the next after the highest found); null for an immutable record.</param>
+/// <param name="RefusalsByReason">Refusals by reason code (bad_token, bad_signature, stale_sequence, invalid, full, other); counts sum to <paramref name="Refusals"/>; empty when none.</param>
+internal sealed record PutResponse(string Key, int StoredOn, int Refusals, long? Sequence, IReadOnlyDictionary<string, int> RefusalsByReason);
 
 /// <summary>GET /api/v0/dht/get/{key}.</summary>
 /// <param name="Key">The key.</param>
@@ -142,3 +144,8 @@ internal sealed record AddResponse(string Cid, long Bytes, int Blocks, int Provi
 /// <param name="ElapsedMs">Duration, milliseconds.</param>
 /// <param name="Size">The file's size, bytes.</param>
 internal sealed record FetchResponse(string Cid, int Blocks, long Bytes, int Providers, int BadBlocks, int ProvidersDropped, double ElapsedMs, long Size);
+
+/// <summary>GET /api/v0/cat/{cid}/status: why the last <c>cat</c> stream of a root broke after it started, if it did.</summary>
+/// <param name="Cid">The root CID.</param>
+/// <param name="Failure">One line for the user (e.g. a block found corrupt and quarantined), or null when the last stream did not break or is forgotten.</param>
+internal sealed record CatStatusResponse(string Cid, string? Failure);

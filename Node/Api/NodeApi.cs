@@ -22,6 +22,8 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    private readonly StreamFailures _streamFailures = new();
+
     private TimeProvider Time => runtime.TimeProvider;
 
     /// <summary>GET id: the node's identity and addresses.</summary>
@@ -99,11 +101,15 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         return new FindNodeResponse(target.ToString(), closest, lookup.Rounds, lookup.MessagesSent, lookup.Failures, lookup.Elapsed.TotalMilliseconds);
     }
 
-    /// <summary>POST dht/put: stores an immutable or (signed by this node) mutable record, expiring after Kademlia:RecordTtl.</summary>
+    /// <summary>
+    /// POST dht/put: stores an immutable or (signed by this node) mutable record, expiring after Kademlia:RecordTtl. A
+    /// mutable record without a sequence takes the next one after the highest found under its key (a lookup bounded by
+    /// Node:GetTimeout first; 0 when none is found).
+    /// </summary>
     /// <param name="request">The request; its body is a JSON <see cref="PutRequest"/>.</param>
     /// <param name="cancellationToken">The request's token.</param>
-    /// <returns>The key and how many nodes stored it.</returns>
-    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the body is malformed, the value is missing, not base64 or too large, or the salt or sequence is invalid.</exception>
+    /// <returns>The key, the sequence used, how many nodes stored it, and the refusals by reason when some refused.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/>: the body is malformed, the value is missing, not base64 or too large, or the salt or sequence is invalid; <see cref="ApiError.Refused"/>: no node stored it and some refused (the message gives each reason); <see cref="ApiError.NoAnswer"/>: no node answered at all.</exception>
     public async Task<PutResponse> PutAsync(HttpRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -115,19 +121,76 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
             throw new ApiException(ApiError.BadRequest, "salt and sequence apply only to mutable records (set mutable: true)");
         }
 
+        var maxValue = Math.Min(runtime.Settings.Kademlia.MaxValueBytes, KademliaOptions.DefaultMaxValueBytes);
+        if (value.Length > maxValue)
+        {
+            throw new ApiException(ApiError.BadRequest, $"the value is {value.Length} bytes; a record value is at most {maxValue} bytes (Kademlia:MaxValueBytes)");
+        }
+
+        var salt = Encoding.UTF8.GetBytes(body.Salt ?? string.Empty);
+        if (salt.Length > DhtRecord.MaxSaltBytes)
+        {
+            throw new ApiException(ApiError.BadRequest, $"the salt is {salt.Length} bytes (UTF-8); a salt is at most {DhtRecord.MaxSaltBytes} bytes");
+        }
+
+        if (body.Sequence is < 0)
+        {
+            throw new ApiException(ApiError.BadRequest, $"sequence {body.Sequence} is negative; a sequence is a whole number ≥ 0");
+        }
+
+        long? storedSequence = null;
+        long? sequence = null;
+        if (body.Mutable)
+        {
+            if (body.Sequence is { } given)
+            {
+                sequence = given;
+            }
+            else
+            {
+                storedSequence = await HighestSequenceAsync(DhtRecord.MutableKey(runtime.Identity.PublicKey.Span, salt), cancellationToken).ConfigureAwait(false);
+                sequence = storedSequence switch
+                {
+                    null => 0,
+                    long.MaxValue => throw new ApiException(ApiError.Refused, $"the stored record has sequence {long.MaxValue}, the highest there is; use another salt"),
+                    var s => s + 1,
+                };
+            }
+        }
+
         var expires = Time.GetUtcNow() + runtime.Settings.Kademlia.RecordTtl;
+        PutResult result;
         try
         {
-            var record = body.Mutable
-                ? DhtRecord.CreateMutable(runtime.Identity, Encoding.UTF8.GetBytes(body.Salt ?? string.Empty), value, body.Sequence ?? 0, expires)
+            var record = sequence is { } seq
+                ? DhtRecord.CreateMutable(runtime.Identity, salt, value, seq, expires)
                 : DhtRecord.CreateImmutable(value, expires);
-            var result = await runtime.Dht.PutAsync(record, cancellationToken).ConfigureAwait(false);
-            return new PutResponse(result.Key.ToString(), result.StoredOn, result.Refusals);
+            result = await runtime.Dht.PutAsync(record, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
-            throw new ApiException(ApiError.BadRequest, ex.Message, ex);
+            // What is left here is the datagram-size check; its text is for users, its parameter name is not.
+            throw new ApiException(ApiError.BadRequest, ApiInput.WithoutParameterName(ex), ex);
         }
+
+        if (result.StoredOn == 0)
+        {
+            if (result.Refusals == 0)
+            {
+                throw new ApiException(ApiError.NoAnswer, $"no node accepted the record for key {result.Key}: 0 of {result.Lookup.Closest.Count} answered");
+            }
+
+            if (sequence is { } tried && storedSequence is null && result.RefusalsByStatus.ContainsKey(StoreRefusal.StaleSequence))
+            {
+                storedSequence = await HighestSequenceAsync(result.Key, cancellationToken).ConfigureAwait(false);
+                storedSequence = storedSequence >= tried ? storedSequence : null;
+            }
+
+            var nodes = result.Refusals == 1 ? "1 node" : $"{result.Refusals} nodes";
+            throw new ApiException(ApiError.Refused, $"the record for key {result.Key} was refused by {nodes}: {StoreRefusals.Describe(result.RefusalsByStatus, storedSequence, sequence)}");
+        }
+
+        return new PutResponse(result.Key.ToString(), result.StoredOn, result.Refusals, sequence, StoreRefusals.ByCode(result.RefusalsByStatus));
     }
 
     /// <summary>GET dht/get/{key}: looks up a record, bounded by Node:GetTimeout.</summary>
@@ -139,20 +202,8 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
     {
         var id = ApiInput.ParseNodeId(key, "key");
         var timeout = runtime.Settings.Node.GetTimeout;
-        GetResult result;
-        using (var bound = new CancellationTokenSource(timeout, Time))
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token))
-        {
-            try
-            {
-                result = await runtime.Dht.GetAsync(id, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new ApiException(ApiError.NotFound, $"no record for key {id} found within {Seconds(timeout)} (Node:GetTimeout)");
-            }
-        }
-
+        var result = await GetBoundedAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new ApiException(ApiError.NotFound, $"no record for key {id} found within {Seconds(timeout)} (Node:GetTimeout)");
         var record = result.Record
             ?? throw new ApiException(ApiError.NotFound, $"no record for key {id} (asked {result.Lookup.MessagesSent} nodes in {Seconds(result.Lookup.Elapsed)})");
         return new RecordResponse(
@@ -168,12 +219,18 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
     /// <summary>GET dht/providers/{cid}: finds providers of a CID, at most Node:MaxProviders, bounded by Node:GetTimeout.</summary>
     /// <param name="cidText">The CID.</param>
     /// <param name="cancellationToken">The request's token.</param>
-    /// <returns>The providers found (possibly none).</returns>
-    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID; <see cref="ApiError.NoProviders"/> when the lookup did not finish in time.</exception>
+    /// <returns>The providers found (at least one).</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID; <see cref="ApiError.NoProviders"/> when none was found (the message says how many nodes were asked) or the lookup did not finish in time.</exception>
     public async Task<ProvidersResponse> GetProvidersAsync(string? cidText, CancellationToken cancellationToken = default)
     {
         var cid = ApiInput.ParseCid(cidText);
+        var started = Time.GetTimestamp();
         var found = await FindProvidersAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (found.Providers.Count == 0)
+        {
+            throw new ApiException(ApiError.NoProviders, $"no providers for {cid} (asked {found.Lookup.MessagesSent} nodes in {Seconds(Time.GetElapsedTime(started))})");
+        }
+
         var providers = found.Providers
             .Select(p => new ProviderResponse(p.ProviderId.ToString(), p.EndPoint.ToString(), p.Expires))
             .ToArray();
@@ -269,7 +326,10 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
 
     /// <summary>
     /// GET cat/{cid}: streams the file from the local store with Content-Length set to the file size. Defects found
-    /// before the first byte are a 422; after it, the connection is aborted (see <see cref="ApiErrorHandler"/>).
+    /// before the first byte are a 422 (or 500 <c>corrupt_block</c>); after it, the connection is aborted (see
+    /// <see cref="ApiErrorHandler"/>) and the reason is kept for <see cref="GetCatStatus"/>. A block is verified as it is
+    /// read (<see cref="FileBlockStore"/> quarantines a corrupt one), not before the first byte: that would read every
+    /// block twice.
     /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="cidText">The root CID.</param>
@@ -291,12 +351,30 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         context.Response.Headers.ETag = $"\"{cid}\"";
         try
         {
-            await UnixFsExporter.ExportAsync(cid, GetLocalBlockAsync, context.Response.Body, null, cancellationToken).ConfigureAwait(false);
+            await UnixFsExporter.ExportAsync(cid, (block, ct) => GetLocalBlockAsync(cid, block, ct), context.Response.Body, null, cancellationToken).ConfigureAwait(false);
+            _streamFailures.Clear(cid);
+        }
+        catch (ApiException ex) when (ex.Error == ApiError.CorruptBlock)
+        {
+            _streamFailures.Record(cid, ex.Message);
+            throw;
         }
         catch (InvalidDataException ex)
         {
-            throw new ApiException(ApiError.BadContent, $"{cid} is not a valid UnixFS file: {ex.Message}", ex);
+            var error = new ApiException(ApiError.BadContent, $"{cid} is not a valid UnixFS file: {ex.Message}", ex);
+            _streamFailures.Record(cid, error.Message);
+            throw error;
         }
+    }
+
+    /// <summary>GET cat/{cid}/status: why the last <c>cat</c> of <paramref name="cidText"/> broke after its first byte, if it did.</summary>
+    /// <param name="cidText">The root CID.</param>
+    /// <returns>The CID and the reason, or a null reason.</returns>
+    /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> for a malformed CID.</exception>
+    public CatStatusResponse GetCatStatus(string? cidText)
+    {
+        var cid = ApiInput.ParseCid(cidText);
+        return new CatStatusResponse(cid.ToString(), _streamFailures.Get(cid));
     }
 
     /// <summary>Formats a duration as seconds with one decimal, e.g. "2.5 s".</summary>
@@ -345,9 +423,40 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
         }
     }
 
-    private async ValueTask<byte[]> GetLocalBlockAsync(Cid cid, CancellationToken cancellationToken) =>
-        await runtime.Store.GetAsync(cid, cancellationToken).ConfigureAwait(false)
-        ?? throw new InvalidDataException($"block {cid} is missing from the local store");
+    /// <summary>Reads a block of <paramref name="root"/>'s DAG for export; a block that is gone says whether it was corrupt (the store's count of corrupt reads moved).</summary>
+    private async ValueTask<byte[]> GetLocalBlockAsync(Cid root, Cid cid, CancellationToken cancellationToken)
+    {
+        var corruptBefore = runtime.Store.CorruptBlocksDetected;
+        var block = await runtime.Store.GetAsync(cid, cancellationToken).ConfigureAwait(false);
+        if (block is not null)
+        {
+            return block;
+        }
+
+        var what = runtime.Store.CorruptBlocksDetected != corruptBefore
+            ? "is corrupt in the daemon's store (quarantined)"
+            : "disappeared from the daemon's store while it was read";
+        throw new ApiException(ApiError.CorruptBlock, $"block {cid} of {root} {what}; run `overlay get` again to fetch it from providers");
+    }
+
+    /// <summary>Looks a key up, bounded by Node:GetTimeout; null when the bound passed first.</summary>
+    private async Task<GetResult?> GetBoundedAsync(NodeId key, CancellationToken cancellationToken)
+    {
+        using var bound = new CancellationTokenSource(runtime.Settings.Node.GetTimeout, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
+        try
+        {
+            return await runtime.Dht.GetAsync(key, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Returns the highest sequence of a mutable record found under <paramref name="key"/>, or null when none was found in time.</summary>
+    private async Task<long?> HighestSequenceAsync(NodeId key, CancellationToken cancellationToken) =>
+        await GetBoundedAsync(key, cancellationToken).ConfigureAwait(false) is { Record: { IsMutable: true } record } ? record.Sequence : null;
 
     private async Task<ProvidersResult> FindProvidersAsync(Cid cid, CancellationToken cancellationToken)
     {

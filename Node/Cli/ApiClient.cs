@@ -92,7 +92,7 @@ internal sealed class ApiClient : IDisposable
             var error = JsonSerializer.Deserialize<ErrorResponse>(body, ApiErrorHandler.JsonOptions);
             if (error is { Error: { Length: > 0 } message })
             {
-                return new CliException(ApiErrors.ExitCode(error.Code), message);
+                return new CliException(ApiErrors.ExitCode(error.Code), message, null, error.Code);
             }
         }
         catch (JsonException)

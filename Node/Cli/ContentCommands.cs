@@ -71,16 +71,22 @@ internal static class ContentCommands
     /// <param name="context">The CLI context.</param>
     /// <param name="cid">The CID.</param>
     /// <param name="output">The file to write.</param>
+    /// <param name="force">Whether an existing <paramref name="output"/> may be replaced.</param>
     /// <param name="cancellationToken">Cancels; the temporary file is removed.</param>
     /// <returns>The exit code.</returns>
-    /// <exception cref="CliException">A bad CID (2), no providers (3), a failed fetch (1), a short body (1), unreachable daemon (4).</exception>
-    public static async Task<int> GetAsync(CliContext context, string cid, string output, CancellationToken cancellationToken = default)
+    /// <exception cref="CliException">A bad CID or an existing file without <paramref name="force"/> (2), no providers (3), a failed fetch (1), a short body or corrupt block (1), unreachable daemon (4).</exception>
+    public static async Task<int> GetAsync(CliContext context, string cid, string output, bool force = false, CancellationToken cancellationToken = default)
     {
         var parsed = ApiInput.ParseCid(cid).ToString();
         var destination = Path.GetFullPath(output);
         if (Directory.Exists(destination))
         {
             throw new CliException(ExitCodes.Usage, $"{output} is a directory; give a file name with -o");
+        }
+
+        if (!force && File.Exists(destination))
+        {
+            throw new CliException(ExitCodes.Usage, $"{output} exists; use --force to replace it");
         }
 
         var directory = Path.GetDirectoryName(destination)!;
@@ -113,7 +119,7 @@ internal static class ContentCommands
 
             if (written != expected)
             {
-                throw new CliException(ExitCodes.Failure, $"the daemon sent {written} of {expected} bytes of {parsed}");
+                throw await TruncatedAsync(client, parsed, $"the daemon sent {written} of {expected} bytes of {parsed}", null, cancellationToken).ConfigureAwait(false);
             }
 
             File.Move(temporary, destination, overwrite: true);
@@ -121,7 +127,7 @@ internal static class ContentCommands
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             TryDelete(temporary);
-            throw new CliException(ExitCodes.Failure, $"reading {parsed} from the daemon failed: {ex.Message}", ex);
+            throw await TruncatedAsync(client, parsed, $"reading {parsed} from the daemon failed: {ex.Message}", ex, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -146,7 +152,7 @@ internal static class ContentCommands
         }
         else
         {
-            context.Out.Write(Render.Fields(
+            Render.Write(context, Render.Fields(
                 ("CID", parsed),
                 ("File", destination),
                 ("Bytes", Render.Bytes(written)),
@@ -183,14 +189,14 @@ internal static class ContentCommands
 
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            throw new CliException(ExitCodes.Failure, $"reading {parsed} from the daemon failed: {ex.Message}", ex);
+            throw await TruncatedAsync(client, parsed, $"reading {parsed} from the daemon failed: {ex.Message}", ex, cancellationToken).ConfigureAwait(false);
         }
 
         if (written != expected)
         {
-            throw new CliException(ExitCodes.Failure, $"the daemon sent {written} of {expected} bytes of {parsed}");
+            throw await TruncatedAsync(client, parsed, $"the daemon sent {written} of {expected} bytes of {parsed}", null, cancellationToken).ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;
@@ -224,6 +230,28 @@ internal static class ContentCommands
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Builds the error for a body cut short: the daemon's reason from <c>GET cat/{cid}/status</c> (e.g. a corrupt
+    /// block it quarantined) when it has one, else <paramref name="fallback"/>. Exit code 1 either way.
+    /// </summary>
+    private static async Task<CliException> TruncatedAsync(ApiClient client, string cid, string fallback, Exception? cause, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (status, _) = await client.SendJsonAsync<CatStatusResponse>(HttpMethod.Get, $"cat/{cid}/status", null, cancellationToken).ConfigureAwait(false);
+            if (status.Failure is { Length: > 0 } reason)
+            {
+                return new CliException(ExitCodes.Failure, reason, cause, "corrupt_block");
+            }
+        }
+        catch (CliException)
+        {
+            // The daemon went away or predates the status route: the transport's own words are all there is.
+        }
+
+        return new CliException(ExitCodes.Failure, fallback, cause);
     }
 
     private static async Task<(FetchResponse Value, string Json)> FetchAsync(CliContext context, ApiClient client, string cid, CancellationToken cancellationToken)

@@ -56,7 +56,7 @@ internal static class InfoCommands
         using var client = context.CreateClient();
         var (peers, json) = await client.SendJsonAsync<PeersResponse>(HttpMethod.Get, "peers", null, cancellationToken).ConfigureAwait(false);
         return await WriteAsync(context, json, () => Render.Rows(["ID", "Endpoint"], peers.Contacts.Select(c => new[] { c.Id, c.Endpoint }))
-            .Caption(Markup.Escape($"{peers.Contacts.Count} contacts"))).ConfigureAwait(false);
+            .WithCaption($"{peers.Contacts.Count} contacts")).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay ping HOST:PORT</c>.</summary>
@@ -95,7 +95,7 @@ internal static class InfoCommands
         return await WriteAsync(context, json, () => Render.Rows(
                 ["ID", "Endpoint", "Distance"],
                 found.Closest.Select(c => new[] { c.Id, c.Endpoint, c.Distance }))
-            .Caption(Markup.Escape($"{found.Closest.Count} closest; {found.Rounds} rounds, {found.Messages} messages, {found.Failures} failures, {Render.Millis(found.ElapsedMs)}"))).ConfigureAwait(false);
+            .WithCaption($"{found.Closest.Count} closest; {found.Rounds} rounds, {found.Messages} messages, {found.Failures} failures, {Render.Millis(found.ElapsedMs)}")).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay dht put VALUE [--mutable --salt S --seq N]</c>.</summary>
@@ -103,7 +103,7 @@ internal static class InfoCommands
     /// <param name="value">The value text (stored as UTF-8).</param>
     /// <param name="mutable">Whether to store a mutable record signed by the daemon's key.</param>
     /// <param name="salt">The salt of a mutable record, or null.</param>
-    /// <param name="sequence">The sequence number of a mutable record, or null for 0.</param>
+    /// <param name="sequence">The sequence number of a mutable record, or null for one more than the highest the daemon finds (0 when none).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The exit code.</returns>
     public static async Task<int> PutAsync(CliContext context, string value, bool mutable, string? salt, long? sequence, CancellationToken cancellationToken = default)
@@ -117,10 +117,14 @@ internal static class InfoCommands
         var request = new PutRequest { Value = value, Mutable = mutable, Salt = salt, Sequence = sequence };
         using var content = JsonContent.Create(request, options: ApiErrorHandler.JsonOptions);
         var (put, json) = await client.SendJsonAsync<PutResponse>(HttpMethod.Post, "dht/put", content, cancellationToken).ConfigureAwait(false);
+        var refusals = put.Refusals == 0
+            ? "0"
+            : $"{Render.Number(put.Refusals)} ({StoreRefusals.Describe(put.RefusalsByReason)})";
         return await WriteAsync(context, json, () => Render.Fields(
             ("Key", put.Key),
+            ("Sequence", put.Sequence is { } s ? Render.Number(s) : "- (immutable)"),
             ("Stored on", Render.Number(put.StoredOn)),
-            ("Refusals", Render.Number(put.Refusals)))).ConfigureAwait(false);
+            ("Refusals", refusals))).ConfigureAwait(false);
     }
 
     /// <summary><c>overlay dht get KEY</c>.</summary>
@@ -156,11 +160,11 @@ internal static class InfoCommands
         return await WriteAsync(context, json, () => Render.Rows(
                 ["ID", "Endpoint", "Expires"],
                 found.Providers.Select(p => new[] { p.Id, p.Endpoint, Render.Instant(p.Expires) }))
-            .Caption(Markup.Escape($"{found.Providers.Count} providers of {found.Cid} (key {found.Key})"))).ConfigureAwait(false);
+            .WithCaption($"{found.Providers.Count} providers of {found.Cid} (key {found.Key})")).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the raw JSON with <c>--json</c>, else the table.</summary>
-    private static async Task<int> WriteAsync(CliContext context, string json, Func<Spectre.Console.Rendering.IRenderable> table)
+    /// <summary>Writes the raw JSON with <c>--json</c>, else the table (see <see cref="Render.Write"/>).</summary>
+    private static async Task<int> WriteAsync(CliContext context, string json, Func<TextTable> table)
     {
         if (context.Json)
         {
@@ -168,7 +172,7 @@ internal static class InfoCommands
         }
         else
         {
-            context.Out.Write(table());
+            Render.Write(context, table());
         }
 
         return ExitCodes.Ok;

@@ -27,6 +27,9 @@ internal static class NodeHost
     /// <summary>Timestamp format of console log lines (UTC, ISO 8601, milliseconds).</summary>
     public const string TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
 
+    /// <summary>The Generic Host's log category, whose start-up failure message would repeat ours with a stack trace.</summary>
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     /// <summary>Runs the daemon until it is told to stop.</summary>
     /// <param name="settings">Validated settings.</param>
     /// <param name="stdout">Receives the ready line <c>overlay node &lt;id&gt; udp &lt;endpoint&gt; api &lt;url&gt;</c>.</param>
@@ -44,6 +47,11 @@ internal static class NodeHost
         try
         {
             runtime = NodeRuntime.Create(settings, loggerFactory, TimeProvider.System);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            await stderr.WriteLineAsync($"error: UDP port {settings.Node.ListenAddress}:{settings.Node.Port} is in use (another overlay daemon?); choose another with --port P or Node:Port (0 = any free port)").ConfigureAwait(false);
+            return ExitCodes.Failure;
         }
         catch (SocketException ex)
         {
@@ -116,13 +124,22 @@ internal static class NodeHost
             catch (Exception ex) when (ex is IOException or SocketException)
             {
                 // Kestrel reports a taken API port as IOException; the exchange's TCP listener as SocketException.
-                await stderr.WriteLineAsync($"error: cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}").ConfigureAwait(false);
+                NodeLog.StartFailed(logger, ex);
+                var inUse = IsAddressInUse(ex);
+                var line = (ex, inUse) switch
+                {
+                    (SocketException, true) => $"TCP port {runtime.EndPoint} (block exchange) is in use; choose another with --port P or Node:Port (0 = any free port)",
+                    (_, true) => $"API port {apiEndPoint} is in use (another overlay daemon?); choose another with --api HOST:PORT or Node:Api (port 0 = any free port)",
+                    _ => $"cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}",
+                };
+                await stderr.WriteLineAsync($"error: {line}").ConfigureAwait(false);
                 return ExitCodes.Failure;
             }
             catch (Exception ex)
             {
                 // Start-up failures of the pieces (e.g. a library not yet implemented) end the process with one line.
-                await stderr.WriteLineAsync($"error: node failed to start: {ex.GetType().Name}: {OneLine(ex)}").ConfigureAwait(false);
+                NodeLog.StartFailed(logger, ex);
+                await stderr.WriteLineAsync($"error: node failed to start: {OneLine(ex)} (the daemon log has details at Debug level)").ConfigureAwait(false);
                 return ExitCodes.Failure;
             }
 
@@ -146,12 +163,17 @@ internal static class NodeHost
         return ExitCodes.Ok;
     }
 
-    /// <summary>Configures logging: the Logging section of the settings, single-line console output to stderr with UTC timestamps.</summary>
+    /// <summary>Configures logging: the Logging section of the settings, single-line console output to stderr with UTC timestamps, the host's own start-up failure log muted (see <see cref="RunAsync"/>).</summary>
     /// <param name="logging">The logging builder.</param>
     /// <param name="settings">The settings (their merged configuration holds Logging).</param>
     internal static void ConfigureLogging(ILoggingBuilder logging, NodeSettings settings)
     {
         logging.AddConfiguration(settings.Configuration.GetSection("Logging"));
+
+        // The Generic Host logs a start-up failure at Error with its stack before RunAsync can print its one line;
+        // RunAsync logs the exception itself at Debug (NodeLog.StartFailed). Critical (the host stopping because a
+        // background service failed) still shows.
+        logging.AddFilter(HostCategory, LogLevel.Critical);
         logging.AddSimpleConsole(options =>
         {
             options.SingleLine = true;
@@ -223,6 +245,20 @@ internal static class NodeHost
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         return addresses?.FirstOrDefault()?.TrimEnd('/');
+    }
+
+    /// <summary>Returns whether the exception or one of its causes says the address is taken (Kestrel wraps AddressInUseException in an IOException).</summary>
+    private static bool IsAddressInUse(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string OneLine(Exception ex) => ex.Message.ReplaceLineEndings(" ").Trim();

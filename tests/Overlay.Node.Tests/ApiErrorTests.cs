@@ -22,6 +22,9 @@ public sealed class ApiErrorTests
     [InlineData((int)ApiError.Forbidden, "forbidden", 403, ExitCodes.Refused)]
     [InlineData((int)ApiError.UnsupportedMediaType, "unsupported_media_type", 415, ExitCodes.Usage)]
     [InlineData((int)ApiError.TooLarge, "too_large", 413, ExitCodes.Usage)]
+    [InlineData((int)ApiError.Refused, "refused", 409, ExitCodes.Refused)]
+    [InlineData((int)ApiError.NoAnswer, "no_answer", 504, ExitCodes.Failure)]
+    [InlineData((int)ApiError.CorruptBlock, "corrupt_block", 500, ExitCodes.Failure)]
     public void EachErrorHasOneCodeStatusAndExitCode(int errorValue, string code, int status, int exitCode)
     {
         var error = (ApiError)errorValue;
@@ -86,15 +89,22 @@ public sealed class ApiErrorTests
     }
 
     [Theory]
-    [InlineData("xyz")]
-    [InlineData("")]
-    [InlineData("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")]
-    public void BadCidIsBadRequestQuotingTheInput(string text)
+    [InlineData("xyz", "multibase prefix 'x' is not supported")]
+    [InlineData("", "the string is empty")]
+    [InlineData("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbd", "a CIDv0 is 46 base58 characters starting with Qm")]
+    public void BadCidIsBadRequestQuotingTheInput(string text, string reason)
     {
         var ex = Assert.Throws<ApiException>(() => ApiInput.ParseCid(text));
 
         Assert.Equal(ApiError.BadRequest, ex.Error);
-        Assert.StartsWith($"'{text}' is not a CIDv1 (base32, multibase prefix b)", ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"'{text}' is not a CID: ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CidV0IsReadAsItsCidV1()
+    {
+        Assert.Equal("bafybeie5nqv6kd3qnfjupgvz34woh3oksc3iau6abmyajn7qvtf6d2ho34", ApiInput.ParseCid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG").ToString());
     }
 
     [Fact]
@@ -190,11 +200,75 @@ public sealed class ApiErrorTests
     [Fact]
     public void CliDescribesFailuresWithOneLineAndACode()
     {
-        Assert.Equal(("bad", ExitCodes.Usage), CliApp.Describe(new ConfigException("bad")));
-        Assert.Equal(("x", ExitCodes.Usage), CliApp.Describe(new ApiException(ApiError.BadRequest, "x")));
-        Assert.Equal(("gone", ExitCodes.NotFound), CliApp.Describe(new CliException(ExitCodes.NotFound, "gone")));
-        Assert.Equal(("disk", ExitCodes.Failure), CliApp.Describe(new IOException("disk")));
+        Assert.Equal(new CliError("bad", ExitCodes.Usage, "usage"), CliApp.Describe(new ConfigException("bad")));
+        Assert.Equal(new CliError("x", ExitCodes.Usage, "bad_request"), CliApp.Describe(new ApiException(ApiError.BadRequest, "x")));
+        Assert.Equal(new CliError("gone", ExitCodes.NotFound, "not_found"), CliApp.Describe(new CliException(ExitCodes.NotFound, "gone")));
+        Assert.Equal(new CliError("no", ExitCodes.Refused, "refused"), CliApp.Describe(new CliException(ExitCodes.Refused, "no")));
+        Assert.Equal(new CliError("disk", ExitCodes.Failure, "io"), CliApp.Describe(new IOException("disk")));
+        Assert.Equal(ExitCodes.Failure, CliApp.Describe(new HttpRequestException("reset"))!.ExitCode);
+        Assert.DoesNotContain("System.", CliApp.Describe(new JsonException("bad"))!.Message, StringComparison.Ordinal);
         Assert.Null(CliApp.Describe(new InvalidOperationException("bug")));
+    }
+
+    [Fact]
+    public void AnUnexpectedExceptionIsOneLineWithoutItsTypeName()
+    {
+        var error = CliApp.Unexpected(new InvalidOperationException("the bug"));
+
+        Assert.Equal(ExitCodes.Failure, error.ExitCode);
+        Assert.Equal("internal", error.Code);
+        Assert.Equal("unexpected failure: the bug (set OVERLAY_DEBUG=1 for details)", error.Message);
+    }
+
+    [Fact]
+    public async Task JsonErrorIsOneObjectOnStdoutAndNothingOnStderr()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        await new CliError("'x' isn't \"it\"", ExitCodes.NotFound, "not_found").WriteAsync(json: true, stdout, stderr);
+
+        Assert.Equal(string.Empty, stderr.ToString());
+        var line = Assert.Single(stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        using var document = JsonDocument.Parse(line);
+        Assert.Equal("'x' isn't \"it\"", document.RootElement.GetProperty("error").GetString());
+        Assert.Equal("not_found", document.RootElement.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public void ArgumentExceptionMessagesLoseTheirParameterName()
+    {
+        Assert.Equal("A salt is at most 64 bytes; got 70.", ApiInput.WithoutParameterName(new ArgumentException("A salt is at most 64 bytes; got 70.", "salt")));
+        Assert.Equal("plain", ApiInput.WithoutParameterName(new ArgumentException("plain")));
+    }
+
+    [Fact]
+    public void RefusalsAreDescribedInWordsWithTheNextSequence()
+    {
+        var one = new Dictionary<Overlay.Kademlia.StoreRefusal, int> { [Overlay.Kademlia.StoreRefusal.StaleSequence] = 6 };
+        var two = new Dictionary<Overlay.Kademlia.StoreRefusal, int> { [Overlay.Kademlia.StoreRefusal.StaleSequence] = 5, [Overlay.Kademlia.StoreRefusal.BadToken] = 1 };
+
+        Assert.Equal("stale sequence (a record with sequence 3 is stored; use --seq 4 or omit --seq)", StoreRefusals.Describe(one, storedSequence: 3));
+        Assert.Equal("stale sequence (a record with sequence ≥ 2 is stored; use a higher --seq or omit --seq)", StoreRefusals.Describe(one, triedSequence: 2));
+        Assert.StartsWith("5 stale sequence (", StoreRefusals.Describe(two), StringComparison.Ordinal);
+        Assert.Contains(", 1 bad token (", StoreRefusals.Describe(two), StringComparison.Ordinal);
+        Assert.Equal(new Dictionary<string, int> { ["bad_token"] = 1, ["stale_sequence"] = 5 }, StoreRefusals.ByCode(two));
+    }
+
+    [Fact]
+    public void StreamFailuresAreBoundedAndClearedBySuccess()
+    {
+        var failures = new StreamFailures();
+        var cids = Enumerable.Range(0, StreamFailures.Capacity + 1).Select(i => Overlay.Storage.Cid.Compute(Overlay.Storage.Cid.RawCodec, BitConverter.GetBytes(i))).ToList();
+        foreach (var cid in cids)
+        {
+            failures.Record(cid, $"broke {cid}");
+        }
+
+        Assert.Null(failures.Get(cids[0]));
+        Assert.Equal($"broke {cids[^1]}", failures.Get(cids[^1]));
+        failures.Clear(cids[^1]);
+        Assert.Null(failures.Get(cids[^1]));
     }
 
     private static DefaultHttpContext NewContext()

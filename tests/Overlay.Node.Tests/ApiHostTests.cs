@@ -49,9 +49,9 @@ public sealed class ApiHostTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("GET", "cat/xyz", 400, "bad_request", "'xyz' is not a CIDv1")]
-    [InlineData("POST", "fetch/xyz", 400, "bad_request", "'xyz' is not a CIDv1")]
-    [InlineData("GET", "dht/providers/Qm123", 400, "bad_request", "'Qm123' is not a CIDv1")]
+    [InlineData("GET", "cat/xyz", 400, "bad_request", "'xyz' is not a CID: multibase prefix 'x' is not supported")]
+    [InlineData("POST", "fetch/xyz", 400, "bad_request", "'xyz' is not a CID: multibase prefix 'x' is not supported")]
+    [InlineData("GET", "dht/providers/Qm123", 400, "bad_request", "'Qm123' is not a CID: a CIDv0 is 46 base58 characters starting with Qm, and this has 5")]
     [InlineData("GET", "dht/find-node/abc", 400, "bad_request", "'abc' is not a node ID")]
     [InlineData("GET", "dht/get/abc", 400, "bad_request", "'abc' is not a key")]
     [InlineData("POST", "ping?addr=nonsense", 400, "bad_request", "'nonsense' is not host:port")]

@@ -143,9 +143,18 @@ internal sealed class DaemonProcess : IAsyncDisposable
     }
 
     /// <summary>Runs <c>overlay ARGS</c> and waits for it, at most 2 minutes.</summary>
-    public static async Task<CliRun> RunCliAsync(params string[] args)
+    public static Task<CliRun> RunCliAsync(params string[] args) => RunCliAsync(null, args);
+
+    /// <summary>Runs <c>overlay ARGS</c> with extra environment variables and waits for it, at most 2 minutes.</summary>
+    public static async Task<CliRun> RunCliAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var process = Process.Start(Info(args)) ?? throw new InvalidOperationException("dotnet did not start");
+        var info = Info(args);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -137,6 +137,18 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
         Assert.Equal(daemons.Select(d => d.Id).OrderBy(id => NodeId.Parse(id).DistanceTo(NodeId.Parse(daemons[8].Id))).ToList(), closest);
     }
 
+    [Fact]
+    public async Task PipedPeers_IsOneContactPerLine_IdFirst_AndNeverSplit()
+    {
+        var run = await fixture.Daemons[1].CliAsync("peers");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line => Assert.Matches("^[0-9a-f]{64}\t127\\.0\\.0\\.1:\\d+$", line));
+        Assert.Contains(fixture.Daemons[0].Id, lines.Select(l => l.Split('\t')[0]));
+    }
+
     /// <summary>An in-process node that provides a DAG but serves every block corrupted.</summary>
     private sealed class CorruptProvider : IAsyncDisposable
     {
