@@ -86,26 +86,10 @@ internal static class ApiToken
         }
     }
 
-    /// <summary>Reads the token from the file.</summary>
+    /// <summary>Reads the token from the file (the same one-line format as the <c>api</c> file).</summary>
     /// <param name="path">The file's path.</param>
     /// <returns>The trimmed first line, or null when the file is missing, empty or unreadable.</returns>
-    public static string? TryRead(string path)
-    {
-        try
-        {
-            if (!File.Exists(path))
-            {
-                return null;
-            }
-
-            var line = File.ReadLines(path).FirstOrDefault()?.Trim();
-            return string.IsNullOrEmpty(line) ? null : line;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    public static string? TryRead(string path) => ApiFile.TryRead(path);
 
     /// <summary>Compares a presented token with the expected one in constant time (no early exit on the first differing byte).</summary>
     /// <param name="presented">The token a request carried.</param>
