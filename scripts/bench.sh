@@ -170,6 +170,8 @@ out=Bench/RESULTS.md
   echo
   cat "$work/swarm.md"
   echo
+  # "## Comparisons..." sections are one-off measurements (each with its commands and date), kept as they are.
+  if [[ -f "$out" ]]; then awk '/^## /{keep = /^## Comparisons/} keep' "$out"; fi
   # The Daemon and Simulation sections come from their own modes; keep what the last runs wrote.
   if grep -q '^## Daemon' "$out" 2>/dev/null; then sed -n '/^## Daemon/,$p' "$out"
   elif grep -q '^## Simulation' "$out" 2>/dev/null; then sed -n '/^## Simulation/,$p' "$out"
