@@ -12,7 +12,7 @@ namespace Overlay.Kademlia.Internal;
 /// the request limit): a source seen in the current generation stays, one seen only in the previous is carried over
 /// when it comes back, and the previous generation is dropped at the next turn, when every bucket in it is full again,
 /// so forgetting grants nothing. A source gets a bucket of its own only once it has sent half its burst within one
-/// generation: until then a count-min sketch (2 rows of 128 counters, indexes from a hash keyed with a secret seed, so
+/// generation: until then a count-min sketch (2 rows of 64 counters, indexes from a hash keyed with a secret seed, so
 /// a peer cannot aim its counts at another's counters) counts it, and its bucket then starts with the burst less what it already got, so the limit
 /// is exact for a source that collides with nobody. A sketch collision can only start a source's bucket early, with at
 /// least half its burst. Memory thus follows the heavy sources of the last two generations, not every source that
@@ -24,14 +24,15 @@ namespace Overlay.Kademlia.Internal;
 internal sealed class SourceRateLimiter
 {
     private readonly object _gate = new();
-    /// <summary>Counters per sketch row: 128, so the sketch is 512 bytes, allocated on first use.</summary>
-    private const int SketchWidth = 128;
+    /// <summary>Counters per sketch row: 64, so the sketch is 256 bytes, allocated on first use.</summary>
+    private const int SketchWidth = 64;
 
     private readonly ulong _hashKey;
     private ushort[]? _sketch;
     private readonly int _threshold;
-    private Dictionary<SourceKey, Bucket> _current = [];
-    private Dictionary<SourceKey, Bucket> _previous = [];
+    // The two generations; null while empty (most nodes track no source at all most of the time).
+    private Dictionary<SourceKey, Bucket>? _current;
+    private Dictionary<SourceKey, Bucket>? _previous;
     private readonly double _perSourceRate;
     private readonly double _perSourceBurst;
     private readonly double _globalRate;
@@ -85,7 +86,7 @@ internal sealed class SourceRateLimiter
         {
             lock (_gate)
             {
-                return _current.Count + _previous.Count;
+                return Tracked;
             }
         }
     }
@@ -106,7 +107,8 @@ internal sealed class SourceRateLimiter
             if (_perSourceRate > 0)
             {
                 Turn(now);
-                if (!_current.TryGetValue(source, out var bucket) && !_previous.Remove(source, out bucket))
+                Bucket bucket = default;
+                if (!(_current?.TryGetValue(source, out bucket) ?? false) && !(_previous?.Remove(source, out bucket) ?? false))
                 {
                     var estimate = Count(source);
                     if (estimate <= _threshold)
@@ -115,7 +117,7 @@ internal sealed class SourceRateLimiter
                         return TakeGlobal(now);
                     }
 
-                    if (_current.Count + _previous.Count >= _maxSources)
+                    if (Tracked >= _maxSources)
                     {
                         return Take(ref _overflow, now) ? TakeGlobal(now) : RateDecision.SourceLimited;
                     }
@@ -126,7 +128,7 @@ internal sealed class SourceRateLimiter
                 }
 
                 var admitted = bucket.TryTake(_perSourceRate, _perSourceBurst, now, _frequency);
-                _current[source] = bucket;
+                (_current ??= [])[source] = bucket;
                 if (!admitted)
                 {
                     return RateDecision.SourceLimited;
@@ -167,6 +169,8 @@ internal sealed class SourceRateLimiter
         return x ^ (x >> 31);
     }
 
+    private int Tracked => (_current?.Count ?? 0) + (_previous?.Count ?? 0);
+
     private bool Take(ref Bucket bucket, long now) => bucket.TryTake(_perSourceRate, _perSourceBurst, now, _frequency);
 
     /// <summary>Starts a new generation once the current one is a refill time old; the previous one is dropped.</summary>
@@ -180,14 +184,14 @@ internal sealed class SourceRateLimiter
         if (now - _generationStart >= 2 * _refillTicks)
         {
             // No turn for two refill times: every bucket of both generations is full again.
-            _previous = _previous.Count == 0 ? _previous : [];
-            _current = _current.Count == 0 ? _current : [];
+            _previous = null;
+            _current = null;
         }
         else
         {
-            // Fresh dictionaries rather than Clear(): a burst of sources must not keep its capacity for good.
+            // Dropped rather than cleared: a burst of sources must not keep its capacity for good.
             _previous = _current;
-            _current = [];
+            _current = null;
         }
 
         if (_sketch is not null)
