@@ -60,7 +60,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     private Task? _acceptLoop;
     private int _disposed;
 
-    /// <summary>Creates a server; call <see cref="Start"/> to listen, or <see cref="ServeAsync"/> to serve a given stream.</summary>
+    /// <summary>Creates a server; call <see cref="Start(IPEndPoint)"/> to listen, or <see cref="ServeAsync"/> to serve a given stream.</summary>
     /// <param name="store">The blocks to serve.</param>
     /// <param name="options">Frame limit, connection limits and deadlines.</param>
     /// <param name="timeProvider">The clock every deadline runs on (virtual time in tests).</param>
@@ -83,7 +83,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     }
 
     /// <summary>Gets the bound endpoint (with the actual port when 0 was requested).</summary>
-    /// <exception cref="InvalidOperationException"><see cref="Start"/> has not been called.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="Start(IPEndPoint)"/> has not been called.</exception>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("the server has not been started");
 
     /// <summary>Gets the number of accepted connections being served now, 0..<see cref="ExchangeOptions.MaxConnections"/>
@@ -122,6 +122,30 @@ public sealed class BlockExchangeServer : IAsyncDisposable
 
         var listener = new TcpListener(listenEndPoint);
         listener.Start();
+        Accept(listener);
+    }
+
+    /// <summary>Starts accepting connections on a listener that is already listening, and takes ownership of it (it is
+    /// stopped on dispose). For callers that bind the TCP port together with another socket, as the node does with its
+    /// UDP port.</summary>
+    /// <param name="listener">A started <see cref="TcpListener"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="listener"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The server was already started.</exception>
+    /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
+    public void Start(TcpListener listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_listener is not null)
+        {
+            throw new InvalidOperationException("the server is already started");
+        }
+
+        Accept(listener);
+    }
+
+    private void Accept(TcpListener listener)
+    {
         _listener = listener;
         ExchangeLog.Listening(_logger, listener.LocalEndpoint);
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _shutdown.Token), CancellationToken.None);

@@ -48,14 +48,14 @@ internal static class NodeHost
         {
             runtime = NodeRuntime.Create(settings, loggerFactory, TimeProvider.System);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        catch (PortInUseException ex)
         {
-            await stderr.WriteLineAsync($"error: UDP port {settings.Node.ListenAddress}:{settings.Node.Port} is in use (another overlay daemon?); choose another with --port P or Node:Port (0 = any free port)").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (SocketException ex)
         {
-            await stderr.WriteLineAsync($"error: cannot bind UDP {settings.Node.ListenAddress}:{settings.Node.Port}: {ex.Message} (Node:Port, Node:ListenAddress)").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"error: cannot bind {settings.Node.ListenAddress}:{settings.Node.Port}: {ex.Message} (Node:Port, Node:ListenAddress)").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (InvalidDataException ex)
@@ -123,15 +123,11 @@ internal static class NodeHost
             }
             catch (Exception ex) when (ex is IOException or SocketException)
             {
-                // Kestrel reports a taken API port as IOException; the exchange's TCP listener as SocketException.
+                // Kestrel reports a taken API port as an IOException (both node ports were bound by NodeRuntime.Create).
                 NodeLog.StartFailed(logger, ex);
-                var inUse = IsAddressInUse(ex);
-                var line = (ex, inUse) switch
-                {
-                    (SocketException, true) => $"TCP port {runtime.EndPoint} (block exchange) is in use; choose another with --port P or Node:Port (0 = any free port)",
-                    (_, true) => $"API port {apiEndPoint} is in use (another overlay daemon?); choose another with --api HOST:PORT or Node:Api (port 0 = any free port)",
-                    _ => $"cannot listen (api {apiEndPoint}, tcp {runtime.EndPoint}): {OneLine(ex)}",
-                };
+                var line = IsAddressInUse(ex)
+                    ? $"API port {apiEndPoint} is in use (another overlay daemon?); choose another with --api HOST:PORT or Node:Api (port 0 = any free port)"
+                    : $"cannot listen (api {apiEndPoint}): {OneLine(ex)}";
                 await stderr.WriteLineAsync($"error: {line}").ConfigureAwait(false);
                 return ExitCodes.Failure;
             }

@@ -20,9 +20,13 @@ internal sealed class NodeRuntime : IAsyncDisposable
 
     private readonly DataDirectoryLock _lock;
 
-    private NodeRuntime(DataDirectoryLock dataLock, NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    /// <summary>The exchange's TCP listener, bound with the UDP port and handed to the server by <see cref="Start"/>.</summary>
+    private readonly System.Net.Sockets.TcpListener _listener;
+
+    private NodeRuntime(DataDirectoryLock dataLock, System.Net.Sockets.TcpListener listener, NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
+        _listener = listener;
         Peers = new PeerCache(Path.Combine(settings.DataDirectory, PeerCache.FileName));
         Settings = settings;
         Identity = identity;
@@ -71,12 +75,14 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>Gets the DHT endpoint (UDP); the exchange listens on TCP at the same address and port.</summary>
     public IPEndPoint EndPoint => Transport.LocalEndPoint;
 
-    /// <summary>Creates every piece and binds the UDP socket; nothing runs until <see cref="Start"/>.</summary>
+    /// <summary>Creates every piece and binds the UDP and TCP sockets (one port number, see <see cref="NodePorts"/>);
+    /// nothing runs until <see cref="Start"/>.</summary>
     /// <param name="settings">Validated settings.</param>
     /// <param name="loggerFactory">Loggers for the libraries.</param>
     /// <param name="timeProvider">The clock.</param>
     /// <returns>The runtime.</returns>
-    /// <exception cref="System.Net.Sockets.SocketException">The UDP port is taken or the address is not local.</exception>
+    /// <exception cref="PortInUseException">The UDP or TCP port is taken (with port 0: 32 picks in a row).</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">The address is not local or cannot be bound.</exception>
     /// <exception cref="InvalidDataException">The identity key file is malformed.</exception>
     /// <exception cref="DataDirectoryInUseException">Another daemon runs on the data directory.</exception>
     /// <exception cref="IOException">The data directory cannot be created or read.</exception>
@@ -86,20 +92,22 @@ internal sealed class NodeRuntime : IAsyncDisposable
         Directory.CreateDirectory(dataDir);
         var dataLock = DataDirectoryLock.Acquire(dataDir);
         UdpMessageTransport? transport = null;
+        System.Net.Sockets.TcpListener? listener = null;
         try
         {
             var identity = NodeIdentity.LoadOrCreate(Path.Combine(dataDir, "identity.key"));
             var address = IPAddress.Parse(settings.Node.ListenAddress);
-            transport = UdpMessageTransport.Bind(new IPEndPoint(address, settings.Node.Port), settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
+            (transport, listener) = NodePorts.Bind(address, settings.Node.Port, settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
             var publications = new FilePublicationStore(Path.Combine(dataDir, PublicationsFileName));
             var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, settings, identity, transport, dht, store, server, fetcher, timeProvider);
+            return new NodeRuntime(dataLock, listener, settings, identity, transport, dht, store, server, fetcher, timeProvider);
         }
         catch
         {
+            listener?.Stop();
             transport?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             dataLock.Dispose();
             throw;
@@ -109,8 +117,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The publication file's name in the data directory: records this node put and keys it provides.</summary>
     public const string PublicationsFileName = "published";
 
-    /// <summary>Starts the DHT and the exchange server (TCP on the DHT's address and port). Idempotent.</summary>
-    /// <exception cref="System.Net.Sockets.SocketException">The TCP port is taken.</exception>
+    /// <summary>Starts the DHT and the exchange server (TCP on the DHT's address and port, bound by <see cref="Create"/>). Idempotent.</summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -119,7 +126,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
         }
 
         Dht.Start();
-        ExchangeServer.Start(new IPEndPoint(EndPoint.Address, EndPoint.Port));
+        ExchangeServer.Start(_listener);
     }
 
     /// <summary>Stops and releases the exchange server, the DHT and the socket, in that order. Idempotent.</summary>
@@ -128,6 +135,11 @@ internal sealed class NodeRuntime : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (Volatile.Read(ref _started) == 0)
+        {
+            _listener.Stop();
         }
 
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
