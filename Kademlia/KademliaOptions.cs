@@ -13,8 +13,8 @@ public sealed class KademliaOptions
     /// <summary>Default alpha: concurrent RPCs per lookup (paper §2.3; libp2p amino uses 3... 10, we use 3).</summary>
     public const int DefaultAlpha = 3;
 
-    /// <summary>Largest datagram sent or accepted, bytes: 1280 (IPv6 minimum MTU, RFC 8200 §5) − 40 − 8, so nothing fragments.</summary>
-    public const int MaxDatagramBytes = 1232;
+    /// <summary>Largest datagram sent or accepted, bytes: <see cref="IMessageTransport.MaxDatagramBytes"/> (1232), so nothing fragments.</summary>
+    public const int MaxDatagramBytes = IMessageTransport.MaxDatagramBytes;
 
     /// <summary>Largest record value, bytes (BEP 44 §"Messages": v is at most 1000 bytes).</summary>
     public const int DefaultMaxValueBytes = 1000;

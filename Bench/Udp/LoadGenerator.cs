@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Google.Protobuf;
 using Overlay.Kademlia;
 using Overlay.Kademlia.Internal;
+using Overlay.Transport.Internal;
 using Overlay.Kademlia.Wire;
 
 namespace Overlay.Bench.Udp;

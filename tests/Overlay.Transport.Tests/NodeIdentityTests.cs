@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Overlay.Kademlia.Tests;
+namespace Overlay.Transport.Tests;
 
 /// <summary>Ed25519 identity (RFC 8032): key file handling, node ID derivation, signing and non-throwing verification.</summary>
 public sealed class NodeIdentityTests : IDisposable
@@ -124,8 +124,8 @@ public sealed class NodeIdentityTests : IDisposable
     [Fact]
     public void Verify_FalseForWrongMessageKeyOrSignature()
     {
-        var identity = DhtRecordTests.Identity(21);
-        var other = DhtRecordTests.Identity(22);
+        var identity = Identity(21);
+        var other = Identity(22);
         var message = "message"u8.ToArray();
         var signature = identity.Sign(message);
         var key = identity.PublicKey.ToArray();
@@ -157,7 +157,7 @@ public sealed class NodeIdentityTests : IDisposable
     public void Verify_NeverThrows_OnRandomKeysAndSignatures()
     {
         var random = new Random(23);
-        var valid = DhtRecordTests.Identity(24);
+        var valid = Identity(24);
         var message = "m"u8.ToArray();
         var signature = valid.Sign(message);
         var verified = 0;
@@ -180,5 +180,13 @@ public sealed class NodeIdentityTests : IDisposable
         }
 
         Assert.Equal(0, verified);
+    }
+
+    /// <summary>Returns the identity whose 32-byte seed comes from <c>new Random(seed)</c>.</summary>
+    private static NodeIdentity Identity(int seed)
+    {
+        var bytes = new byte[32];
+        new Random(seed).NextBytes(bytes);
+        return NodeIdentity.FromSeed(bytes);
     }
 }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 
-namespace Overlay.Kademlia;
+namespace Overlay.Transport;
 
 /// <summary>
 /// A 256-bit identifier in the Kademlia key space: a node's ID (SHA-256 of its 32-byte Ed25519 public key) or a

@@ -2,9 +2,9 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Overlay.Kademlia.Internal;
+using Overlay.Transport.Internal;
 
-namespace Overlay.Kademlia.Tests;
+namespace Overlay.Transport.Tests;
 
 /// <summary>
 /// <see cref="UdpMessageTransport"/> on real loopback sockets, talking to a plain <see cref="Socket"/>. Datagrams are
@@ -64,9 +64,9 @@ public sealed class UdpMessageTransportTests
     {
         await using var transport = Bind(IPAddress.Loopback, batched);
         using var client = NewClient(IPAddress.Loopback);
-        client.SendTo(Payload(1, KademliaOptions.MaxDatagramBytes + 1), transport.LocalEndPoint);
+        client.SendTo(Payload(1, IMessageTransport.MaxDatagramBytes + 1), transport.LocalEndPoint);
         client.SendTo(Payload(2, 9000), transport.LocalEndPoint);
-        client.SendTo(Payload(3, KademliaOptions.MaxDatagramBytes), transport.LocalEndPoint);
+        client.SendTo(Payload(3, IMessageTransport.MaxDatagramBytes), transport.LocalEndPoint);
         var lengths = new ConcurrentQueue<int>();
         transport.Start((remote, datagram) =>
         {
@@ -75,8 +75,8 @@ public sealed class UdpMessageTransportTests
         });
 
         var answer = Assert.Single(ReceiveAll(client, 1));
-        Assert.Equal(KademliaOptions.MaxDatagramBytes, answer.Length);
-        Assert.Equal([KademliaOptions.MaxDatagramBytes], lengths);
+        Assert.Equal(IMessageTransport.MaxDatagramBytes, answer.Length);
+        Assert.Equal([IMessageTransport.MaxDatagramBytes], lengths);
         Assert.Equal(2, transport.OversizedDropped);
     }
 

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Overlay.Exchange;
+namespace Overlay.Transport;
 
 /// <summary>
 /// Opens a bidirectional byte stream to a peer: the seam under the exchange, plain TCP today

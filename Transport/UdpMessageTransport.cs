@@ -2,16 +2,16 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Overlay.Kademlia.Internal;
+using Overlay.Transport.Internal;
 
-namespace Overlay.Kademlia;
+namespace Overlay.Transport;
 
 /// <summary>
 /// The production <see cref="IMessageTransport"/>: one UDP socket and a dedicated receive thread. On 64-bit Linux the
 /// thread takes every queued datagram with one <c>recvmmsg(2)</c> (blocking for the first only, MSG_WAITFORONE) and
 /// sends the answers its handler produced for them with one <c>sendmmsg(2)</c> after the batch; elsewhere, or when
 /// libc lacks those calls, it uses blocking <c>ReceiveFrom</c> and <c>SendTo</c>, one datagram per call. Sends from
-/// other threads are immediate <c>SendTo</c> calls. Datagrams larger than <see cref="KademliaOptions.MaxDatagramBytes"/>
+/// other threads are immediate <c>SendTo</c> calls. Datagrams larger than <see cref="IMessageTransport.MaxDatagramBytes"/>
 /// are dropped and counted; socket errors on send are counted, never thrown. Thread-safe. (ARCHITECTURE.md, "UDP
 /// transport".)
 /// </summary>
@@ -214,8 +214,8 @@ public sealed class UdpMessageTransport : IMessageTransport
     /// <returns>False when libc lacks the calls (nothing was received then); true when the loop ended by disposal.</returns>
     private bool ReceiveBatches()
     {
-        var incoming = new DatagramBatch(InitialBatchCapacity, KademliaOptions.MaxDatagramBytes + 1);
-        var outgoing = new DatagramBatch(InitialBatchCapacity, KademliaOptions.MaxDatagramBytes);
+        var incoming = new DatagramBatch(InitialBatchCapacity, IMessageTransport.MaxDatagramBytes + 1);
+        var outgoing = new DatagramBatch(InitialBatchCapacity, IMessageTransport.MaxDatagramBytes);
         var handle = _socket.SafeHandle;
         var referenced = false;
         try
@@ -251,7 +251,7 @@ public sealed class UdpMessageTransport : IMessageTransport
                 for (var i = 0; i < received; i++)
                 {
                     var length = incoming.ReceivedLength(i);
-                    if (length > KademliaOptions.MaxDatagramBytes || incoming.Truncated(i))
+                    if (length > IMessageTransport.MaxDatagramBytes || incoming.Truncated(i))
                     {
                         Interlocked.Increment(ref _oversized);
                         continue;
@@ -338,7 +338,7 @@ public sealed class UdpMessageTransport : IMessageTransport
             }
 
             Interlocked.Increment(ref _receiveCalls);
-            if (received > KademliaOptions.MaxDatagramBytes)
+            if (received > IMessageTransport.MaxDatagramBytes)
             {
                 Interlocked.Increment(ref _oversized);
                 continue;

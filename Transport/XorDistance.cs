@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Overlay.Kademlia;
+namespace Overlay.Transport;
 
 /// <summary>
 /// The XOR distance between two 256-bit IDs, as an unsigned 256-bit integer (Maymounkov &amp; Mazières 2002, §2.1):

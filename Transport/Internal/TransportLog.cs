@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
-namespace Overlay.Kademlia.Internal;
+namespace Overlay.Transport.Internal;
 
 /// <summary>Source-generated log messages of the UDP transport (EventIds 1000-1019).</summary>
 internal static partial class TransportLog

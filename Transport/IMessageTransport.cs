@@ -1,13 +1,13 @@
 using System.Net;
 
-namespace Overlay.Kademlia;
+namespace Overlay.Transport;
 
 /// <summary>
 /// Receives one datagram. Called by a transport on its delivery thread; the span is valid only during the call.
 /// Implementations must not throw: untrusted bytes are decoded with TryDecode and dropped with a count.
 /// </summary>
 /// <param name="remote">The sender's endpoint.</param>
-/// <param name="datagram">The datagram, at most <see cref="KademliaOptions.MaxDatagramBytes"/> bytes (larger ones are dropped by the transport).</param>
+/// <param name="datagram">The datagram, at most <see cref="IMessageTransport.MaxDatagramBytes"/> bytes (larger ones are dropped by the transport).</param>
 public delegate void DatagramHandler(IPEndPoint remote, ReadOnlySpan<byte> datagram);
 
 /// <summary>
@@ -17,6 +17,9 @@ public delegate void DatagramHandler(IPEndPoint remote, ReadOnlySpan<byte> datag
 /// </summary>
 public interface IMessageTransport : IAsyncDisposable
 {
+    /// <summary>Largest datagram sent or accepted, bytes: 1280 (IPv6 minimum MTU, RFC 8200 §5) − 40 − 8, so nothing fragments.</summary>
+    public const int MaxDatagramBytes = 1232;
+
     /// <summary>Gets the local endpoint datagrams are sent from and received on.</summary>
     IPEndPoint LocalEndPoint { get; }
 
@@ -33,6 +36,6 @@ public interface IMessageTransport : IAsyncDisposable
 
     /// <summary>Sends one datagram, best effort: failures are counted by the transport, never thrown.</summary>
     /// <param name="remote">The destination.</param>
-    /// <param name="datagram">At most <see cref="KademliaOptions.MaxDatagramBytes"/> bytes; the transport copies what it keeps.</param>
+    /// <param name="datagram">At most <see cref="IMessageTransport.MaxDatagramBytes"/> bytes; the transport copies what it keeps.</param>
     void Send(IPEndPoint remote, ReadOnlySpan<byte> datagram);
 }

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Overlay.Kademlia.Internal;
+namespace Overlay.Transport.Internal;
 
 /// <summary>
 /// A fixed set of datagram slots laid out for Linux <c>recvmmsg(2)</c> and <c>sendmmsg(2)</c>: per slot one

@@ -3,7 +3,7 @@ using System.Text;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 
-namespace Overlay.Kademlia;
+namespace Overlay.Transport;
 
 /// <summary>
 /// A node's long-term Ed25519 key pair (RFC 8032) and the node ID derived from it: SHA-256 of the 32-byte public key.

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Overlay.Exchange;
+namespace Overlay.Transport;
 
 /// <summary>An <see cref="IStreamConnector"/> opening plain TCP connections with Nagle disabled. Thread-safe.</summary>
 public sealed class TcpStreamConnector : IStreamConnector
