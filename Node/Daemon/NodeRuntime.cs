@@ -3,12 +3,13 @@ using Microsoft.Extensions.Logging;
 using Overlay.Exchange;
 using Overlay.Kademlia;
 using Overlay.Node.Configuration;
+using Overlay.Transport.Datagrams;
 using Overlay.Storage;
 
 namespace Overlay.Node.Daemon;
 
 /// <summary>
-/// The concrete pieces of one node, wired together: the data directory's lock, identity, UDP transport, Kademlia node
+/// The concrete pieces of one node, wired together: the data directory's lock, identity, UDP socket (behind a <see cref="DatagramDemux"/>), Kademlia node (on its DHT view)
 /// (with its publication file <c>&lt;data-dir&gt;/published</c>), peer cache, block store, block exchange server and
 /// fetcher. The DHT (UDP) and the exchange (TCP) share one address and port number. Owns and disposes all of them;
 /// dispose is idempotent.
@@ -23,14 +24,14 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The exchange's TCP listener, bound with the UDP port and handed to the server by <see cref="Start"/>.</summary>
     private readonly System.Net.Sockets.TcpListener _listener;
 
-    private NodeRuntime(DataDirectoryLock dataLock, System.Net.Sockets.TcpListener listener, NodeSettings settings, NodeIdentity identity, IMessageTransport transport, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    private NodeRuntime(DataDirectoryLock dataLock, System.Net.Sockets.TcpListener listener, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
         _listener = listener;
         Peers = new PeerCache(Path.Combine(settings.DataDirectory, PeerCache.FileName));
         Settings = settings;
         Identity = identity;
-        Transport = transport;
+        Datagrams = datagrams;
         Dht = dht;
         Store = store;
         ExchangeServer = exchangeServer;
@@ -45,8 +46,8 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>Gets the node's key pair.</summary>
     public NodeIdentity Identity { get; }
 
-    /// <summary>Gets the UDP transport under the DHT.</summary>
-    public IMessageTransport Transport { get; }
+    /// <summary>Gets the node's UDP socket, shared by the DHT and sessions through per-kind views.</summary>
+    public DatagramDemux Datagrams { get; }
 
     /// <summary>Gets the Kademlia node.</summary>
     public KademliaNode Dht { get; }
@@ -73,7 +74,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
     public string? ApiUrl { get; set; }
 
     /// <summary>Gets the DHT endpoint (UDP); the exchange listens on TCP at the same address and port.</summary>
-    public IPEndPoint EndPoint => Transport.LocalEndPoint;
+    public IPEndPoint EndPoint => Datagrams.LocalEndPoint;
 
     /// <summary>Creates every piece and binds the UDP and TCP sockets (one port number, see <see cref="NodePorts"/>);
     /// nothing runs until <see cref="Start"/>.</summary>
@@ -99,11 +100,12 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var address = IPAddress.Parse(settings.Node.ListenAddress);
             (transport, listener) = NodePorts.Bind(address, settings.Node.Port, settings.Kademlia.ReceiveBufferBytes, loggerFactory.CreateLogger<UdpMessageTransport>());
             var publications = new FilePublicationStore(Path.Combine(dataDir, PublicationsFileName));
-            var dht = new KademliaNode(identity, transport, settings.Kademlia, timeProvider, loggerFactory, publications: publications);
+            var datagrams = new DatagramDemux(transport);
+            var dht = new KademliaNode(identity, datagrams.For(DatagramKind.Dht), settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, listener, settings, identity, transport, dht, store, server, fetcher, timeProvider);
+            return new NodeRuntime(dataLock, listener, settings, identity, datagrams, dht, store, server, fetcher, timeProvider);
         }
         catch
         {
@@ -144,7 +146,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
 
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
         await Dht.DisposeAsync().ConfigureAwait(false);
-        await Transport.DisposeAsync().ConfigureAwait(false);
+        await Datagrams.DisposeAsync().ConfigureAwait(false);
         _lock.Dispose();
     }
 }
