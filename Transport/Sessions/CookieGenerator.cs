@@ -14,7 +14,7 @@ namespace Overlay.Transport.Sessions;
 /// <see cref="SecretLifetime"/>; cookies made with the current or the previous secret are accepted, so a cookie lives
 /// 2 to 4 minutes. Not thread-safe: the session layer's owner calls it.
 /// </summary>
-public sealed class CookieGenerator : IDisposable
+internal sealed class CookieGenerator : IDisposable
 {
     /// <summary>Length of a cookie, bytes: 16.</summary>
     public const int CookieLength = 16;

@@ -7,7 +7,7 @@ namespace Overlay.Transport.Sessions;
 /// a number with <see cref="IsFresh"/> before decrypting (cheap, no state change) and <see cref="TryAccept"/> only
 /// after the packet authenticated, so forged packets cannot move the window. Not thread-safe; 272 bytes.
 /// </summary>
-public sealed class ReplayWindow
+internal sealed class ReplayWindow
 {
     /// <summary>Packet numbers remembered below the highest one: 2,048 − 64 = 1,984 (RFC 6479 §2: the window is the
     /// bitmap less one block, so a whole block can be cleared when the window slides).</summary>
