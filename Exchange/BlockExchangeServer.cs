@@ -56,7 +56,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     private readonly object _summaryGate = new();
     private long _lastSummary;
     private long _sequence;
-    private TcpListener? _listener;
+    private IStreamListener? _listener;
     private Task? _acceptLoop;
     private int _disposed;
 
@@ -84,7 +84,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
 
     /// <summary>Gets the bound endpoint (with the actual port when 0 was requested).</summary>
     /// <exception cref="InvalidOperationException"><see cref="Start(IPEndPoint)"/> has not been called.</exception>
-    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("the server has not been started");
+    public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("the server has not been started");
 
     /// <summary>Gets the number of accepted connections being served now, 0..<see cref="ExchangeOptions.MaxConnections"/>
     /// (streams given to <see cref="ServeAsync"/> are not counted).</summary>
@@ -114,40 +114,37 @@ public sealed class BlockExchangeServer : IAsyncDisposable
     public void Start(IPEndPoint listenEndPoint)
     {
         ArgumentNullException.ThrowIfNull(listenEndPoint);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (_listener is not null)
-        {
-            throw new InvalidOperationException("the server is already started");
-        }
-
-        var listener = new TcpListener(listenEndPoint);
-        listener.Start();
-        Accept(listener);
+        ThrowIfStartedOrDisposed();
+        Accept(TcpStreamListener.Start(listenEndPoint));
     }
 
-    /// <summary>Starts accepting connections on a listener that is already listening, and takes ownership of it (it is
-    /// stopped on dispose). For callers that bind the TCP port together with another socket, as the node does with its
-    /// UDP port.</summary>
-    /// <param name="listener">A started <see cref="TcpListener"/>.</param>
+    /// <summary>Starts accepting the streams <paramref name="listener"/> yields, and takes ownership of it (it is disposed
+    /// with the server): a TCP socket bound together with the node's UDP port, the streams of secure sessions, or
+    /// in-memory pairs in tests.</summary>
+    /// <param name="listener">The accept side of the stream seam.</param>
     /// <exception cref="ArgumentNullException"><paramref name="listener"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The server was already started.</exception>
     /// <exception cref="ObjectDisposedException">The server was disposed.</exception>
-    public void Start(TcpListener listener)
+    public void Start(IStreamListener listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
+        ThrowIfStartedOrDisposed();
+        Accept(listener);
+    }
+
+    private void ThrowIfStartedOrDisposed()
+    {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_listener is not null)
         {
             throw new InvalidOperationException("the server is already started");
         }
-
-        Accept(listener);
     }
 
-    private void Accept(TcpListener listener)
+    private void Accept(IStreamListener listener)
     {
         _listener = listener;
-        ExchangeLog.Listening(_logger, listener.LocalEndpoint);
+        ExchangeLog.Listening(_logger, listener.LocalEndPoint);
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _shutdown.Token), CancellationToken.None);
     }
 
@@ -176,14 +173,17 @@ public sealed class BlockExchangeServer : IAsyncDisposable
         }
 
         await _shutdown.CancelAsync().ConfigureAwait(false);
-        _listener?.Stop();
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_acceptLoop is not null)
         {
             await _acceptLoop.ConfigureAwait(false);
         }
 
         await Task.WhenAll(_connections.Keys).ConfigureAwait(false);
-        _listener?.Dispose();
         _shutdown.Dispose();
     }
 
@@ -194,59 +194,27 @@ public sealed class BlockExchangeServer : IAsyncDisposable
         await ServeCoreAsync(stream, connection).ConfigureAwait(false);
     }
 
-    private async Task AcceptLoopAsync(TcpListener listener, CancellationToken cancellationToken)
+    private async Task AcceptLoopAsync(IStreamListener listener, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            Socket socket;
+            AcceptedStream accepted;
             try
             {
-                socket = await listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+                accepted = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
                 return;
             }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException ex)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
 
-                // Per-connection accept errors (e.g. ECONNABORTED) do not stop the listener.
-                ExchangeLog.AcceptFailed(_logger, listener.LocalEndpoint, ex);
-                continue;
-            }
-
-            Admit(socket, cancellationToken);
+            Admit(accepted.Stream, accepted.Remote, cancellationToken);
         }
     }
 
-    /// <summary>Admits <paramref name="socket"/> by the connection limits and starts serving it, or closes it at once.</summary>
-    private void Admit(Socket socket, CancellationToken cancellationToken)
+    /// <summary>Admits a stream by the connection limits and starts serving it, or closes it at once.</summary>
+    private void Admit(Stream stream, IPEndPoint remote, CancellationToken cancellationToken)
     {
-        IPEndPoint? remote;
-        try
-        {
-            remote = socket.RemoteEndPoint as IPEndPoint;
-        }
-        catch (SocketException)
-        {
-            remote = null;
-        }
-
-        if (remote is null)
-        {
-            // Reset before we could read its address: nothing to serve.
-            socket.Dispose();
-            return;
-        }
-
         var group = AddressGroup.Of(remote.Address);
         var connection = new ServerConnection(group, remote.ToString(), Interlocked.Increment(ref _sequence), _options, _timeProvider, cancellationToken);
         if (_table.TryAdmit(connection, out var evicted) is { } refusal)
@@ -255,7 +223,7 @@ public sealed class BlockExchangeServer : IAsyncDisposable
             ExchangeLog.ConnectionRefused(_logger, remote, Describe(refusal, group));
             CountRefusal(refusal);
             connection.Dispose();
-            socket.Dispose();
+            stream.Dispose();
             return;
         }
 
@@ -267,27 +235,17 @@ public sealed class BlockExchangeServer : IAsyncDisposable
             evicted.Evict();
         }
 
-        var task = HandleSocketAsync(socket, connection);
+        var task = HandleStreamAsync(stream, connection);
         _connections.TryAdd(task, 0);
         _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task HandleSocketAsync(Socket socket, ServerConnection connection)
+    private async Task HandleStreamAsync(Stream accepted, ServerConnection connection)
     {
         await Task.Yield();
         try
         {
-            await using var stream = new NetworkStream(socket, ownsSocket: true);
-            try
-            {
-                socket.NoDelay = true;
-            }
-            catch (SocketException ex)
-            {
-                ExchangeLog.ConnectionEnded(_logger, connection.Remote, $"connection error: {ex.SocketErrorCode}");
-                return;
-            }
-
+            await using var stream = accepted;
             await ServeCoreAsync(stream, connection).ConfigureAwait(false);
         }
         finally

@@ -24,9 +24,6 @@ internal static partial class ExchangeLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Reading block {Cid} for {Endpoint} failed")]
     public static partial void StoreReadFailed(ILogger logger, string cid, string endpoint, Exception exception);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Accept loop on {Endpoint} failed")]
-    public static partial void AcceptFailed(ILogger logger, EndPoint? endpoint, Exception exception);
-
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Block exchange refused or cut {Count} connections in the last {Elapsed} ({Reasons}); {Open} open")]
     public static partial void RefusalSummary(ILogger logger, long count, TimeSpan elapsed, string reasons, int open);
 

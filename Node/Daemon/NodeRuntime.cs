@@ -22,9 +22,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
     private readonly DataDirectoryLock _lock;
 
     /// <summary>The exchange's TCP listener, bound with the UDP port and handed to the server by <see cref="Start"/>.</summary>
-    private readonly System.Net.Sockets.TcpListener _listener;
+    private readonly TcpStreamListener _listener;
 
-    private NodeRuntime(DataDirectoryLock dataLock, System.Net.Sockets.TcpListener listener, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    private NodeRuntime(DataDirectoryLock dataLock, TcpStreamListener listener, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
         _listener = listener;
@@ -105,7 +105,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, listener, settings, identity, datagrams, dht, store, server, fetcher, timeProvider);
+            return new NodeRuntime(dataLock, new TcpStreamListener(listener, loggerFactory.CreateLogger<TcpStreamListener>()), settings, identity, datagrams, dht, store, server, fetcher, timeProvider);
         }
         catch
         {
@@ -141,7 +141,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
 
         if (Volatile.Read(ref _started) == 0)
         {
-            _listener.Stop();
+            await _listener.DisposeAsync().ConfigureAwait(false);
         }
 
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);

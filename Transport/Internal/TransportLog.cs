@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Overlay.Transport.Internal;
 
-/// <summary>Source-generated log messages of the UDP transport (EventIds 1000-1019).</summary>
+/// <summary>Source-generated log messages of the UDP transport and the stream listeners (EventIds 1000-1019).</summary>
 internal static partial class TransportLog
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Debug, Message = "UDP send to {Endpoint} failed: {Error}")]
@@ -18,4 +18,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "recvmmsg/sendmmsg unavailable ({Reason}); receiving one datagram per call")]
     public static partial void BatchingUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Accepting a connection on {Endpoint} failed: {Error}; still listening")]
+    public static partial void AcceptFailed(ILogger logger, IPEndPoint endpoint, SocketError error);
 }

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Overlay.Exchange.Wire;
 using Overlay.Storage;
+using Overlay.Testing.Streams;
 
 namespace Overlay.Exchange.Tests;
 
@@ -63,6 +64,35 @@ public sealed class ExchangeTests : IAsyncLifetime
         }
 
         Assert.Equal(0, store.CorruptBlocksDetected);
+    }
+
+    [Fact]
+    public async Task Fetch_OverTheStreamSeam_InMemory_ReassemblesFile_AndThePerIpLimitSeesTheConnectorsAddress()
+    {
+        var network = new InMemoryStreamNetwork();
+        var server = new BlockExchangeServer(_source, new ExchangeOptions { MaxConnectionsPerIp = 1 }, TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
+        _servers.Add(server);
+        var at = new IPEndPoint(IPAddress.Parse("10.1.0.1"), 4001);
+        server.Start(network.Listen(at));
+        Assert.Equal(at, server.LocalEndPoint);
+        var requester = IPAddress.Parse("10.1.0.2");
+        var target = new MemoryBlockStore();
+        var fetcher = new BlockFetcher(target, network.ConnectorFrom(requester), new ExchangeOptions(), TimeProvider.System, NullLogger<BlockFetcher>.Instance);
+
+        var result = await fetcher.FetchDagAsync(_file.Root, [at], cancellationToken: _timeout.Token);
+        Assert.Equal(_source.Count, result.BlocksFetched);
+        Assert.Equal(_content, await ExportAsync(_file.Root, target));
+
+        // A second stream from the requester's address is over its limit of 1 and is closed at once.
+        await using var first = await network.ConnectorFrom(requester).ConnectAsync(at, _timeout.Token);
+        while (server.GetOpenConnectionsFrom(requester) != 1)
+        {
+            await Task.Delay(5, _timeout.Token);
+        }
+
+        await using var second = await network.ConnectorFrom(requester).ConnectAsync(at, _timeout.Token);
+        Assert.Equal(0, await second.ReadAsync(new byte[1], _timeout.Token));
+        Assert.Equal(1, server.GetRefusedCount(ConnectionRefusal.PerIp));
     }
 
     [Fact]
