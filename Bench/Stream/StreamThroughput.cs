@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace Overlay.Bench.Stream;
+
+/// <summary>One way of carrying a byte stream between two endpoints in this process.</summary>
+/// <param name="Name">The row's name in the table.</param>
+/// <param name="Connect">Opens a connected (writer, reader) pair; the runner disposes both.</param>
+internal sealed record StreamPath(string Name, Func<CancellationToken, Task<(System.IO.Stream Writer, System.IO.Stream Reader, IAsyncDisposable Owner)>> Connect);
+
+/// <summary>
+/// One stream's throughput on loopback: a writer sends <c>mib</c> MiB in 64 KiB writes, a reader in the same process
+/// reads them; wall time and the process's CPU time (both ends) per GiB, median of <c>reps</c> runs per path, paths
+/// interleaved run by run so the noisy machine weighs on all alike. The baselines are raw TCP and TLS 1.3 (SslStream,
+/// OpenSSL, a self-signed ECDSA P-256 certificate pinned by thumbprint); session paths are added beside them.
+/// </summary>
+internal static class StreamThroughput
+{
+    private const int ChunkBytes = 64 * 1024;
+
+    /// <summary>Runs every path and returns the markdown table.</summary>
+    /// <param name="paths">The paths, baselines first.</param>
+    /// <param name="mib">MiB per run.</param>
+    /// <param name="reps">Runs per path.</param>
+    /// <param name="log">Progress lines.</param>
+    /// <returns>The table.</returns>
+    public static async Task<string> RunAsync(IReadOnlyList<StreamPath> paths, int mib, int reps, TextWriter log)
+    {
+        var results = paths.ToDictionary(p => p.Name, _ => new List<(double MibPerSecond, double CpuSecondsPerGib)>());
+        for (var rep = 0; rep < reps; rep++)
+        {
+            foreach (var path in paths)
+            {
+                var (rate, cpu) = await RunOnceAsync(path, mib).ConfigureAwait(false);
+                results[path.Name].Add((rate, cpu));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path.Name} run {rep + 1}: {rate:0} MiB/s, {cpu:0.00} CPU s/GiB"));
+            }
+        }
+
+        var tls = results.TryGetValue(TlsName, out var t) ? Median(t.Select(r => r.MibPerSecond)) : double.NaN;
+        var table = new StringBuilder();
+        table.AppendLine(CultureInfo.InvariantCulture, $"{mib} MiB per run, median of {reps} runs, paths interleaved; CPU is both ends (one process).");
+        table.AppendLine();
+        table.AppendLine("| path | MiB/s (median) | runs | CPU s per GiB | vs TLS 1.3 |");
+        table.AppendLine("|---|---:|---|---:|---:|");
+        foreach (var path in paths)
+        {
+            var rows = results[path.Name];
+            var median = Median(rows.Select(r => r.MibPerSecond));
+            table.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {path.Name} | {median:0} | {string.Join(" / ", rows.Select(r => r.MibPerSecond.ToString("0", CultureInfo.InvariantCulture)))} | {Median(rows.Select(r => r.CpuSecondsPerGib)):0.00} | {median / tls:0.00} × |"));
+        }
+
+        return table.ToString();
+    }
+
+    /// <summary>The name of the TLS 1.3 row, the reference of the "vs" column.</summary>
+    public const string TlsName = "TLS 1.3 over TCP (SslStream)";
+
+    /// <summary>Raw TCP on 127.0.0.1, Nagle off.</summary>
+    public static StreamPath RawTcp { get; } = new("raw TCP", async ct =>
+    {
+        var (client, server, listener) = await TcpPairAsync(ct).ConfigureAwait(false);
+        return (client, server, new Disposer(listener));
+    });
+
+    /// <summary>TLS 1.3 over TCP on 127.0.0.1 with a pinned self-signed certificate.</summary>
+    public static StreamPath Tls13 { get; } = new(TlsName, async ct =>
+    {
+        var (client, server, listener) = await TcpPairAsync(ct).ConfigureAwait(false);
+        var certificate = SelfSigned();
+        var thumbprint = certificate.Thumbprint;
+        var serverTls = new SslStream(server);
+        var clientTls = new SslStream(client, false, (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint);
+        await Task.WhenAll(
+            serverTls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate, EnabledSslProtocols = SslProtocols.Tls13 }, ct),
+            clientTls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = SslProtocols.Tls13 }, ct)).ConfigureAwait(false);
+        return (clientTls, serverTls, new Disposer(listener, certificate));
+    });
+
+    private static async Task<(double MibPerSecond, double CpuSecondsPerGib)> RunOnceAsync(StreamPath path, int mib)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var (writer, reader, owner) = await path.Connect(timeout.Token).ConfigureAwait(false);
+        await using (owner.ConfigureAwait(false))
+        await using (writer.ConfigureAwait(false))
+        await using (reader.ConfigureAwait(false))
+        {
+            var total = (long)mib * 1024 * 1024;
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            var write = Task.Run(async () =>
+            {
+                var chunk = new byte[ChunkBytes];
+                RandomNumberGenerator.Fill(chunk);
+                for (long sent = 0; sent < total; sent += ChunkBytes)
+                {
+                    await writer.WriteAsync(chunk, timeout.Token).ConfigureAwait(false);
+                }
+
+                await writer.FlushAsync(timeout.Token).ConfigureAwait(false);
+            });
+            var buffer = new byte[ChunkBytes];
+            long received = 0;
+            while (received < total)
+            {
+                var n = await reader.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new IOException($"{path.Name}: stream ended after {received} of {total} bytes");
+                }
+
+                received += n;
+            }
+
+            await write.ConfigureAwait(false);
+            clock.Stop();
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            return (mib / clock.Elapsed.TotalSeconds, cpu * 1024 / mib);
+        }
+    }
+
+    private static async Task<(NetworkStream Client, NetworkStream Server, TcpListener Listener)> TcpPairAsync(CancellationToken ct)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var accept = listener.AcceptSocketAsync(ct).AsTask();
+        await client.ConnectAsync(listener.LocalEndpoint, ct).ConfigureAwait(false);
+        var server = await accept.ConfigureAwait(false);
+        server.NoDelay = true;
+        return (new NetworkStream(client, ownsSocket: true), new NetworkStream(server, ownsSocket: true), listener);
+    }
+
+    private static X509Certificate2 SelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+
+        // SslStream on Linux needs the private key in an exportable, loaded form.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pfx), null);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>Disposes what a path left open besides its two streams.</summary>
+    private sealed class Disposer(TcpListener listener, IDisposable? other = null) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            listener.Stop();
+            listener.Dispose();
+            other?.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
