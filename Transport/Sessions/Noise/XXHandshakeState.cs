@@ -1,0 +1,247 @@
+using NSec.Cryptography;
+
+namespace Overlay.Transport.Sessions.Noise;
+
+/// <summary>
+/// The Noise HandshakeState (Noise rev. 34 §5.3) for exactly one protocol, <see cref="ProtocolName"/>: pattern XX
+/// (§7.5: <c>-&gt; e</c>, <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>), X25519 (§12.1), ChaChaPoly, SHA-256. The
+/// initiator writes messages 1 and 3, the responder message 2. Sizes, with a payload of P bytes: message 1 is 32 + P
+/// (the payload is not encrypted: no key yet), message 2 is 32 + 48 + P + 16, message 3 is 48 + P + 16. A failed read
+/// (bad length, bad tag, a low-order key) leaves the state failed; untrusted bytes never throw. Not thread-safe.
+/// </summary>
+internal sealed class XXHandshakeState : IDisposable
+{
+    /// <summary>The Noise protocol name: <c>Noise_XX_25519_ChaChaPoly_SHA256</c>.</summary>
+    public const string ProtocolName = "Noise_XX_25519_ChaChaPoly_SHA256";
+
+    /// <summary>Length of an X25519 public key, bytes: 32 (DHLEN, §12.1).</summary>
+    public const int DhLength = 32;
+
+    /// <summary>Bytes message 1 adds to its payload: 32.</summary>
+    public const int Message1Overhead = DhLength;
+
+    /// <summary>Bytes message 2 adds to its payload: 32 + 48 + 16 = 96.</summary>
+    public const int Message2Overhead = DhLength + DhLength + CipherState.TagLength + CipherState.TagLength;
+
+    /// <summary>Bytes message 3 adds to its payload: 48 + 16 = 64.</summary>
+    public const int Message3Overhead = DhLength + CipherState.TagLength + CipherState.TagLength;
+
+    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
+    private readonly SymmetricState _symmetric;
+    private readonly Key _static;
+    private readonly Key _ephemeral;
+    private readonly byte[] _remoteStatic = new byte[DhLength];
+    private PublicKey? _remoteEphemeralKey;
+    private PublicKey? _remoteStaticKey;
+    private int _message;
+    private bool _failed;
+
+    /// <summary>Starts a handshake (§5.3 Initialize with an empty pre-message pattern).</summary>
+    /// <param name="initiator">True for the side that writes message 1.</param>
+    /// <param name="prologue">Bytes both sides must agree on (mixed into h).</param>
+    /// <param name="staticKey">This side's X25519 static key pair; not owned.</param>
+    /// <param name="ephemeralKey">A fixed ephemeral key pair, for test vectors only; null = a fresh one (owned).</param>
+    public XXHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(staticKey);
+        IsInitiator = initiator;
+        _static = staticKey;
+        _ephemeral = ephemeralKey ?? new Key(X25519);
+        _symmetric = new SymmetricState(ProtocolName);
+        _symmetric.MixHash(prologue);
+    }
+
+    /// <summary>Gets whether this side wrote message 1.</summary>
+    public bool IsInitiator { get; }
+
+    /// <summary>Gets whether all three messages have been written or read successfully.</summary>
+    public bool IsComplete => _message == 3 && !_failed;
+
+    /// <summary>Gets whether a read failed; the state is then of no further use.</summary>
+    public bool HasFailed => _failed;
+
+    /// <summary>Gets whether it is this side's turn to write (else to read).</summary>
+    public bool IsMyTurnToWrite => !_failed && _message < 3 && (_message % 2 == 0) == IsInitiator;
+
+    /// <summary>Gets this side's 32-byte ephemeral public key.</summary>
+    public ReadOnlySpan<byte> LocalEphemeralKey => _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+
+    /// <summary>Gets the peer's 32-byte static public key once received (after message 2 for the initiator, message 3
+    /// for the responder); empty before.</summary>
+    public ReadOnlySpan<byte> RemoteStaticKey => _remoteStaticKey is null ? default : _remoteStatic;
+
+    /// <summary>Gets the handshake hash h (32 bytes); final once <see cref="IsComplete"/>.</summary>
+    public ReadOnlySpan<byte> HandshakeHash => _symmetric.HandshakeHash;
+
+    /// <summary>Writes this side's next message (§5.3 WriteMessage).</summary>
+    /// <param name="payload">The payload (encrypted in messages 2 and 3).</param>
+    /// <param name="destination">Room for the payload plus the message's overhead.</param>
+    /// <returns>Bytes written.</returns>
+    /// <exception cref="InvalidOperationException">It is not this side's turn, or the handshake failed or is complete.</exception>
+    public int WriteMessage(ReadOnlySpan<byte> payload, Span<byte> destination)
+    {
+        if (!IsMyTurnToWrite)
+        {
+            throw new InvalidOperationException($"not this side's turn to write (message {_message + 1}, {(IsInitiator ? "initiator" : "responder")}{(_failed ? ", failed" : string.Empty)})");
+        }
+
+        var written = 0;
+        switch (_message)
+        {
+            case 0: // -> e
+                written += WriteEphemeral(destination);
+                break;
+            case 1: // <- e, ee, s, es
+                written += WriteEphemeral(destination);
+                MixDh(_ephemeral, _remoteEphemeralKey!);
+                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination[written..]);
+                MixDh(_static, _remoteEphemeralKey!);
+                break;
+            default: // -> s, se
+                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination);
+                MixDh(_static, _remoteEphemeralKey!);
+                break;
+        }
+
+        written += _symmetric.EncryptAndHash(payload, destination[written..]);
+        _message++;
+        return written;
+    }
+
+    /// <summary>Reads the peer's next message (§5.3 ReadMessage). Never throws on untrusted bytes.</summary>
+    /// <param name="message">The received message.</param>
+    /// <param name="payload">Room for the payload: the message's length less its overhead.</param>
+    /// <param name="payloadLength">Payload bytes written.</param>
+    /// <returns>False (and the state failed) when the message is malformed or does not authenticate, or it is not
+    /// this side's turn to read.</returns>
+    public bool TryReadMessage(ReadOnlySpan<byte> message, Span<byte> payload, out int payloadLength)
+    {
+        payloadLength = 0;
+        if (_failed || _message >= 3 || (_message % 2 == 0) == IsInitiator || !TryRead(message, payload, out payloadLength))
+        {
+            _failed = true;
+            payloadLength = 0;
+            return false;
+        }
+
+        _message++;
+        return true;
+    }
+
+    /// <summary>Derives the transport ciphers (§5.2 Split), oriented for this side.</summary>
+    /// <returns>The cipher this side sends with and the one it receives with; the caller owns both.</returns>
+    /// <exception cref="InvalidOperationException">The handshake is not complete.</exception>
+    public (CipherState Send, CipherState Receive) Split()
+    {
+        if (!IsComplete)
+        {
+            throw new InvalidOperationException("the handshake is not complete");
+        }
+
+        var (first, second) = _symmetric.Split();
+        return IsInitiator ? (first, second) : (second, first);
+    }
+
+    /// <summary>Erases the ephemeral key and the symmetric state (the static key is the caller's).</summary>
+    public void Dispose()
+    {
+        _ephemeral.Dispose();
+        _symmetric.Dispose();
+        _remoteEphemeralKey = null;
+        _remoteStaticKey = null;
+    }
+
+    private bool TryRead(ReadOnlySpan<byte> message, Span<byte> payload, out int payloadLength)
+    {
+        payloadLength = 0;
+        var overhead = _message switch { 0 => Message1Overhead, 1 => Message2Overhead, _ => Message3Overhead };
+        if (message.Length < overhead || payload.Length < message.Length - overhead)
+        {
+            return false;
+        }
+
+        var read = 0;
+        switch (_message)
+        {
+            case 0: // -> e
+                if (!TryReadEphemeral(message, out read))
+                {
+                    return false;
+                }
+
+                break;
+            case 1: // <- e, ee, s, es
+                if (!TryReadEphemeral(message, out read) || !TryMixDh(_ephemeral, _remoteEphemeralKey!) || !TryReadStatic(message[read..], ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                {
+                    return false;
+                }
+
+                break;
+            default: // -> s, se
+                if (!TryReadStatic(message, ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                {
+                    return false;
+                }
+
+                break;
+        }
+
+        return _symmetric.TryDecryptAndHash(message[read..], payload, out payloadLength);
+    }
+
+    private int WriteEphemeral(Span<byte> destination)
+    {
+        var key = _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        key.CopyTo(destination);
+        _symmetric.MixHash(key);
+        return DhLength;
+    }
+
+    private bool TryReadEphemeral(ReadOnlySpan<byte> message, out int read)
+    {
+        read = DhLength;
+        var bytes = message[..DhLength];
+        if (!PublicKey.TryImport(X25519, bytes, KeyBlobFormat.RawPublicKey, out _remoteEphemeralKey))
+        {
+            return false;
+        }
+
+        _symmetric.MixHash(bytes);
+        return true;
+    }
+
+    private bool TryReadStatic(ReadOnlySpan<byte> rest, ref int read)
+    {
+        Span<byte> key = stackalloc byte[DhLength];
+        if (!_symmetric.TryDecryptAndHash(rest[..(DhLength + CipherState.TagLength)], key, out _)
+            || !PublicKey.TryImport(X25519, key, KeyBlobFormat.RawPublicKey, out _remoteStaticKey))
+        {
+            return false;
+        }
+
+        key.CopyTo(_remoteStatic);
+        read += DhLength + CipherState.TagLength;
+        return true;
+    }
+
+    private void MixDh(Key local, PublicKey remote)
+    {
+        if (!TryMixDh(local, remote))
+        {
+            throw new InvalidOperationException("X25519 gave no shared secret for a key this side already accepted");
+        }
+    }
+
+    /// <summary>MixKey(DH(local, remote)); false when libsodium refuses the point (the all-zero output of a low-order key).</summary>
+    private bool TryMixDh(Key local, PublicKey remote)
+    {
+        using var shared = X25519.Agree(local, remote);
+        if (shared is null)
+        {
+            return false;
+        }
+
+        _symmetric.MixKey(shared);
+        return true;
+    }
+}
