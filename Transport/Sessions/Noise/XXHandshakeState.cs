@@ -57,6 +57,9 @@ internal sealed class XXHandshakeState : IDisposable
     /// <summary>Gets whether all three messages have been written or read successfully.</summary>
     public bool IsComplete => _message == 3 && !_failed;
 
+    /// <summary>Gets the number of messages written or read so far: 0..3.</summary>
+    public int MessageIndex => _message;
+
     /// <summary>Gets whether a read failed; the state is then of no further use.</summary>
     public bool HasFailed => _failed;
 
