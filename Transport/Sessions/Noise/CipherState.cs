@@ -154,6 +154,22 @@ internal sealed class CipherState : IDisposable
         _key = next;
     }
 
+    /// <summary>Returns a new CipherState holding the key <see cref="Rekey"/> would make, leaving this one unchanged, for
+    /// a receiver that must still open packets of the old key phase. Nonce 0.</summary>
+    /// <returns>The next key phase's cipher; the caller owns it.</returns>
+    /// <exception cref="InvalidOperationException">No key is set.</exception>
+    public CipherState CreateRekeyed()
+    {
+        Span<byte> zeros = stackalloc byte[KeyLength];
+        zeros.Clear();
+        Span<byte> output = stackalloc byte[KeyLength + TagLength];
+        Seal(MaxNonce, default, zeros, output);
+        var next = new CipherState();
+        next.InitializeKey(output[..KeyLength]);
+        output.Clear();
+        return next;
+    }
+
     /// <summary>Erases the key.</summary>
     public void Dispose()
     {
