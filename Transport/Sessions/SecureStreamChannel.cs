@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using Overlay.Transport.Sessions.Noise;
+
+namespace Overlay.Transport.Sessions;
+
+/// <summary>
+/// A secure session over a reliable byte stream (TCP, the fallback path): the same <see cref="SecureHandshake"/> as
+/// over UDP, then encrypted records. Every message on the stream is a 2-byte big-endian length and that many bytes
+/// (the Noise spec's framing, §13, as libp2p's Noise over TCP does): the three handshake messages, then records of
+/// ChaCha20-Poly1305 ciphertext (at most <see cref="MaxRecordPayloadBytes"/> of plaintext + 16), each under the next
+/// counter nonce. A record that fails to authenticate ends the channel with <see cref="InvalidDataException"/>, as a
+/// corrupted TCP stream cannot be resynchronised. One reader and one writer may use it at once.
+/// </summary>
+public sealed class SecureStreamChannel : IAsyncDisposable
+{
+    /// <summary>Largest plaintext per record, bytes: 65,535 − 16 = 65,519.</summary>
+    public const int MaxRecordPayloadBytes = ushort.MaxValue - CipherState.TagLength;
+
+    /// <summary>Longest a handshake may take before the attempt fails: 10 s.</summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Stream _stream;
+    private readonly CipherState _send;
+    private readonly CipherState _receive;
+    private readonly byte[] _sendBuffer = new byte[2 + ushort.MaxValue];
+    private readonly byte[] _receiveBuffer = new byte[ushort.MaxValue];
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private int _disposed;
+
+    private SecureStreamChannel(Stream stream, NodeId remoteId, byte[] handshakeHash, CipherState send, CipherState receive)
+    {
+        _stream = stream;
+        RemoteId = remoteId;
+        HandshakeHash = handshakeHash;
+        _send = send;
+        _receive = receive;
+    }
+
+    /// <summary>Gets the peer's node ID, proven in the handshake.</summary>
+    public NodeId RemoteId { get; }
+
+    /// <summary>Gets the handshake hash (32 bytes), for channel binding.</summary>
+    public byte[] HandshakeHash { get; }
+
+    /// <summary>Runs the handshake on <paramref name="stream"/> and returns the channel, which then owns the stream.</summary>
+    /// <param name="stream">A connected stream; disposed if the handshake fails.</param>
+    /// <param name="identity">This node's identity.</param>
+    /// <param name="initiator">True on the connecting side.</param>
+    /// <param name="expectedPeer">The node ID the initiator means to reach, or null.</param>
+    /// <param name="timeProvider">The clock of <see cref="HandshakeTimeout"/>.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <returns>The channel.</returns>
+    /// <exception cref="SecureHandshakeException">The handshake failed (with the reason) or timed out.</exception>
+    /// <exception cref="IOException">The stream failed or ended.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static async Task<SecureStreamChannel> EstablishAsync(Stream stream, NodeIdentity identity, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(identity);
+        using var timeout = new CancellationTokenSource(HandshakeTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var handshake = new SecureHandshake(identity, initiator, expectedPeer);
+        try
+        {
+            var buffer = new byte[2 + ushort.MaxValue];
+            while (!handshake.IsComplete)
+            {
+                if (handshake.IsMyTurnToWrite)
+                {
+                    var length = handshake.WriteMessage(buffer.AsSpan(2));
+                    BinaryPrimitives.WriteUInt16BigEndian(buffer, (ushort)length);
+                    await stream.WriteAsync(buffer.AsMemory(0, 2 + length), linked.Token).ConfigureAwait(false);
+                    await stream.FlushAsync(linked.Token).ConfigureAwait(false);
+                    if (!initiator || handshake.IsComplete)
+                    {
+                        continue;
+                    }
+                }
+
+                var read = await ReadFrameAsync(stream, buffer, linked.Token).ConfigureAwait(false);
+                var failure = handshake.ReadMessage(buffer.AsSpan(0, read));
+                if (failure != HandshakeFailure.None)
+                {
+                    throw new SecureHandshakeException(failure);
+                }
+            }
+
+            var (send, receive) = handshake.Split();
+            return new SecureStreamChannel(stream, handshake.RemoteId!.Value, handshake.HandshakeHash.ToArray(), send, receive);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw new SecureHandshakeException(HandshakeFailure.Malformed, $"no handshake within {HandshakeTimeout.TotalSeconds:0} s");
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            handshake.Dispose();
+        }
+    }
+
+    /// <summary>Encrypts and writes one record.</summary>
+    /// <param name="payload">At most <see cref="MaxRecordPayloadBytes"/> bytes.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task completing when the record is written.</returns>
+    /// <exception cref="ArgumentException"><paramref name="payload"/> is too long.</exception>
+    /// <exception cref="IOException">The stream failed.</exception>
+    public async ValueTask WriteRecordAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (payload.Length > MaxRecordPayloadBytes)
+        {
+            throw new ArgumentException($"a record carries at most {MaxRecordPayloadBytes} bytes", nameof(payload));
+        }
+
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var length = _send.EncryptWithAd(default, payload.Span, _sendBuffer.AsSpan(2));
+            BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer, (ushort)length);
+            await _stream.WriteAsync(_sendBuffer.AsMemory(0, 2 + length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Reads and decrypts the next record into <paramref name="destination"/>.</summary>
+    /// <param name="destination">At least <see cref="MaxRecordPayloadBytes"/> bytes, or the largest record the peer sends.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The plaintext length; 0 only for an empty record. The end of the stream is an <see cref="EndOfStreamException"/>.</returns>
+    /// <exception cref="InvalidDataException">A record did not authenticate: the channel is unusable.</exception>
+    /// <exception cref="EndOfStreamException">The peer closed the stream.</exception>
+    /// <exception cref="IOException">The stream failed.</exception>
+    public async ValueTask<int> ReadRecordAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        var length = await ReadFrameAsync(_stream, _receiveBuffer, cancellationToken).ConfigureAwait(false);
+        if (!_receive.TryDecryptWithAd(default, _receiveBuffer.AsSpan(0, length), destination.Span, out var written))
+        {
+            throw new InvalidDataException($"a record of {length} bytes did not authenticate (tampered, or out of order)");
+        }
+
+        return written;
+    }
+
+    /// <summary>Erases the keys and disposes the stream.</summary>
+    /// <returns>A task completing when the stream is disposed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _send.Dispose();
+        _receive.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private static async ValueTask<int> ReadFrameAsync(Stream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        await stream.ReadExactlyAsync(buffer.AsMemory(0, 2), cancellationToken).ConfigureAwait(false);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(buffer);
+        await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        return length;
+    }
+}

@@ -1,0 +1,145 @@
+using Overlay.Testing;
+using Overlay.Testing.Streams;
+using Overlay.Transport.Sessions;
+using Overlay.Transport.Sessions.Noise;
+
+namespace Overlay.Transport.Tests;
+
+/// <summary><see cref="SecureStreamChannel"/>: the secure session over a byte stream (the TCP fallback).</summary>
+public sealed class SecureStreamChannelTests
+{
+    private static readonly NodeIdentity Alice = Identity(21);
+    private static readonly NodeIdentity Bob = Identity(22);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task BothSides_ProveTheirIds_AndRecordsFlowBothWays()
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var (a, b) = InMemoryStreamPair.Create();
+        var (alice, bob) = await EstablishAsync(a, b, Bob.Id, timeout.Token);
+        await using (alice)
+        await using (bob)
+        {
+            Assert.Equal(Bob.Id, alice.RemoteId);
+            Assert.Equal(Alice.Id, bob.RemoteId);
+            Assert.Equal(alice.HandshakeHash, bob.HandshakeHash);
+
+            var big = new byte[SecureStreamChannel.MaxRecordPayloadBytes];
+            new Random(3).NextBytes(big);
+            var write = alice.WriteRecordAsync(big, timeout.Token).AsTask();
+            var buffer = new byte[SecureStreamChannel.MaxRecordPayloadBytes];
+            Assert.Equal(big.Length, await bob.ReadRecordAsync(buffer, timeout.Token));
+            await write;
+            await bob.WriteRecordAsync("pong"u8.ToArray(), timeout.Token);
+            Assert.Equal(big, buffer);
+            Assert.Equal(4, await alice.ReadRecordAsync(buffer, timeout.Token));
+            await Assert.ThrowsAsync<ArgumentException>(async () => await alice.WriteRecordAsync(new byte[SecureStreamChannel.MaxRecordPayloadBytes + 1], timeout.Token));
+        }
+    }
+
+    [Fact]
+    public async Task DiallingTheWrongId_FailsWithTheReason()
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var (a, b) = InMemoryStreamPair.Create();
+        var responder = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, timeout.Token);
+        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, Alice.Id, TimeProvider.System, timeout.Token));
+        Assert.Equal(HandshakeFailure.UnexpectedPeer, error.Failure);
+        await Assert.ThrowsAnyAsync<IOException>(() => responder);
+    }
+
+    [Fact]
+    public async Task ATamperedRecord_EndsTheChannelWithInvalidData()
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var (a, b) = InMemoryStreamPair.Create();
+        // Alice writes message 1, message 3, then the record: the third write is the record.
+        var flipping = new FlipOneBitStream(a, flipInWrite: 3);
+        var (alice, bob) = await EstablishAsync(flipping, b, null, timeout.Token);
+        await using (alice)
+        await using (bob)
+        {
+            await alice.WriteRecordAsync(new byte[100], timeout.Token);
+            await Assert.ThrowsAsync<InvalidDataException>(async () => await bob.ReadRecordAsync(new byte[SecureStreamChannel.MaxRecordPayloadBytes], timeout.Token));
+        }
+    }
+
+    [Fact]
+    public async Task ASilentPeer_TimesOutInVirtualTime()
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var clock = new ManualTimeProvider();
+        var (a, b) = InMemoryStreamPair.Create();
+        var attempt = SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, null, clock, timeout.Token);
+        clock.Advance(SecureStreamChannel.HandshakeTimeout);
+        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => attempt);
+        Assert.Contains("no handshake within 10 s", error.Message, StringComparison.Ordinal);
+        await b.DisposeAsync();
+    }
+
+    private static async Task<(SecureStreamChannel Alice, SecureStreamChannel Bob)> EstablishAsync(Stream a, Stream b, NodeId? expected, CancellationToken cancellationToken)
+    {
+        var bob = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, cancellationToken);
+        var alice = await SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, expected, TimeProvider.System, cancellationToken);
+        return (alice, await bob);
+    }
+
+    private static NodeIdentity Identity(int seed)
+    {
+        var bytes = new byte[32];
+        new Random(seed).NextBytes(bytes);
+        return NodeIdentity.FromSeed(bytes);
+    }
+
+    /// <summary>Passes writes through, flipping one bit of byte 5 of the <c>flipInWrite</c>-th write (1-based).</summary>
+    private sealed class FlipOneBitStream(Stream inner, int flipInWrite) : Stream
+    {
+        private int _writes;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var copy = buffer.ToArray();
+            if (++_writes == flipInWrite)
+            {
+                copy[5] ^= 0x01;
+            }
+
+            await inner.WriteAsync(copy, cancellationToken);
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
