@@ -12,6 +12,7 @@ namespace Overlay.Bench;
 /// <item><c>micro [--quick] [--artifacts DIR] [BenchmarkDotNet args]</c>: the BenchmarkDotNet micro suite.</item>
 /// <item><c>udp rpc --echo PATH --out FILE [--windows 64,256] [--reps 3] [--warmup 1] [--seconds 5] [--seed 7]</c>: RPC throughput against the echo baseline.</item>
 /// <item><c>udp swarm --out FILE [--nodes 1000] [--lookups 1000] [--seed 7] [--join-timeout 600] [--lookup-timeout 300]</c>: the loopback swarm.</item>
+/// <item><c>session figures --out FILE [--reps 5]</c>: handshakes/s next to X25519/s, and a session's round trip next to raw UDP.</item>
 /// <item><c>stream throughput --out FILE [--mib 1024] [--reps 3]</c>: one stream's throughput on loopback: raw TCP and TLS 1.3 baselines.</item>
 /// <item><c>sim lookups --out FILE --svg FILE [--nodes 1000,10000,50000] [--lookups 1000] [--seed 7]</c>: simulated lookups against N.</item>
 /// <item><c>sim loss --out FILE [--nodes 2000] [--loss 0.01,0.05,0.10] [--lookups 500] [--seed 7]</c>: simulated lookups under loss, without and with churn.</item>
@@ -21,7 +22,7 @@ namespace Overlay.Bench;
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | stream throughput --out FILE [--mib M] [--reps R] | sim lookups|loss|churn --out FILE [options]";
+    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | sim lookups|loss|churn --out FILE [options]";
 
     private static async Task<int> Main(string[] args)
     {
@@ -32,6 +33,7 @@ internal static class Program
                 ["micro", .. var rest] => RunMicro(rest),
                 ["udp", "rpc", .. var rest] => await RunRpcAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["udp", "swarm", .. var rest] => await RunSwarmAsync(Options.Parse(rest)).ConfigureAwait(false),
+                ["session", "figures", .. var rest] => await WriteAsync(Options.Parse(rest), o => Session.SessionBenchmarks.RunAsync(o.Int("reps", 5), Console.Out).GetAwaiter().GetResult()).ConfigureAwait(false),
                 ["stream", "throughput", .. var rest] => await RunStreamThroughputAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["sim", "lookups", .. var rest] => await WriteAsync(Options.Parse(rest), o => SimulationRunner.Lookups(Ints(o.Get("nodes", "1000,10000,50000")), o.Int("lookups", 1000), o.Int("seed", 7), Console.Out, o.Required("svg"))).ConfigureAwait(false),
                 ["sim", "loss", .. var rest] => await WriteAsync(Options.Parse(rest), o => SimulationRunner.Loss(o.Int("nodes", 2000), Doubles(o.Get("loss", "0.01,0.05,0.10")), o.Int("lookups", 500), o.Int("seed", 7), Console.Out)).ConfigureAwait(false),

@@ -21,7 +21,7 @@ namespace Overlay.Transport.Sessions;
 /// </summary>
 public sealed class UdpSessionEndpoint : IDisposable
 {
-    private readonly NodeIdentity _identity;
+    private readonly SessionCredentials _credentials;
     private readonly SessionOptions _options;
     private readonly IMessageTransport _socket;
     private readonly ISessionHandler _handler;
@@ -46,7 +46,7 @@ public sealed class UdpSessionEndpoint : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(handler);
-        _identity = identity;
+        _credentials = new SessionCredentials(identity);
         _options = options;
         _socket = socket;
         _handler = handler;
@@ -76,7 +76,7 @@ public sealed class UdpSessionEndpoint : IDisposable
     {
         ArgumentNullException.ThrowIfNull(remote);
         var index = NewIndex();
-        var initiation = new Initiation(new SecureHandshake(_identity, initiator: true, expected), remote);
+        var initiation = new Initiation(new SecureHandshake(_credentials, initiator: true, expected), remote);
         var ephemeral = new byte[XXHandshakeState.DhLength];
         initiation.Handshake.WriteMessage(ephemeral);
         initiation.Ephemeral = ephemeral;
@@ -236,6 +236,7 @@ public sealed class UdpSessionEndpoint : IDisposable
 
         _initiating.Clear();
         _cookies.Dispose();
+        _credentials.Dispose();
     }
 
     private void ReceiveData(IPEndPoint remote, ReadOnlySpan<byte> packet, TimeSpan now)
@@ -321,7 +322,7 @@ public sealed class UdpSessionEndpoint : IDisposable
             return;
         }
 
-        var handshake = new SecureHandshake(_identity, initiator: false);
+        var handshake = new SecureHandshake(_credentials, initiator: false);
         if (handshake.ReadMessage(ephemeral) != HandshakeFailure.None)
         {
             handshake.Dispose();

@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using NSec.Cryptography;
 using Overlay.Transport.Wire;
 
 namespace Overlay.Transport.Sessions.Noise;
@@ -33,30 +32,36 @@ internal sealed class SecureHandshake : IDisposable
     private const int MaxMuxerBytes = 32;
 
     private readonly XXHandshakeState _state;
-    private readonly Key _static;
-    private readonly byte[] _payload;
+    private readonly SessionCredentials _credentials;
+    private readonly bool _ownsCredentials;
     private readonly NodeId? _expected;
     private HandshakeFailure _failure;
 
-    /// <summary>Starts a handshake with a fresh X25519 static key for this session, bound to <paramref name="identity"/>.</summary>
-    /// <param name="identity">This node's identity.</param>
+    /// <summary>Starts a handshake with the node's long-lived session credentials.</summary>
+    /// <param name="credentials">The static key and signed payload; not owned.</param>
     /// <param name="initiator">True for the dialling side.</param>
     /// <param name="expectedPeer">The node ID the initiator dialled; null when dialling an address only (responders pass null).</param>
-    public SecureHandshake(NodeIdentity identity, bool initiator, NodeId? expectedPeer = null)
+    public SecureHandshake(SessionCredentials credentials, bool initiator, NodeId? expectedPeer = null)
+        : this(credentials, ownsCredentials: false, initiator, expectedPeer)
     {
-        ArgumentNullException.ThrowIfNull(identity);
-        _static = new Key(KeyAgreementAlgorithm.X25519);
-        _state = new XXHandshakeState(initiator, Prologue, _static);
+    }
+
+    /// <summary>Starts a handshake with credentials made for it alone (a fresh static key, one signature).</summary>
+    /// <param name="identity">This node's identity.</param>
+    /// <param name="initiator">True for the dialling side.</param>
+    /// <param name="expectedPeer">The node ID the initiator dialled, or null.</param>
+    public SecureHandshake(NodeIdentity identity, bool initiator, NodeId? expectedPeer = null)
+        : this(new SessionCredentials(identity), ownsCredentials: true, initiator, expectedPeer)
+    {
+    }
+
+    private SecureHandshake(SessionCredentials credentials, bool ownsCredentials, bool initiator, NodeId? expectedPeer)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        _credentials = credentials;
+        _ownsCredentials = ownsCredentials;
+        _state = new XXHandshakeState(initiator, Prologue, credentials.StaticKey);
         _expected = expectedPeer;
-        var staticKey = _static.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        var signature = identity.Sign([.. SignaturePrefix, .. staticKey]);
-        _payload = new HandshakePayload
-        {
-            Version = 1,
-            IdentityKey = ByteString.CopyFrom(identity.PublicKey.Span),
-            IdentitySig = ByteString.CopyFrom(signature),
-            Muxers = { Muxer },
-        }.ToByteArray();
     }
 
     /// <summary>Gets whether this side dialled.</summary>
@@ -81,7 +86,7 @@ internal sealed class SecureHandshake : IDisposable
     public ReadOnlySpan<byte> HandshakeHash => _state.HandshakeHash;
 
     /// <summary>Gets the largest message this side writes, bytes.</summary>
-    public int MaxMessageBytes => XXHandshakeState.Message2Overhead + _payload.Length;
+    public int MaxMessageBytes => XXHandshakeState.Message2Overhead + _credentials.Payload.Length;
 
     /// <summary>Writes this side's next message: 1 (empty payload), 2 or 3 (the identity payload).</summary>
     /// <param name="destination">At least <see cref="MaxMessageBytes"/> bytes.</param>
@@ -94,7 +99,7 @@ internal sealed class SecureHandshake : IDisposable
             throw new InvalidOperationException($"the handshake failed: {_failure}");
         }
 
-        return _state.WriteMessage(_state.MessageIndex == 0 ? default : _payload, destination);
+        return _state.WriteMessage(_state.MessageIndex == 0 ? default : _credentials.Payload, destination);
     }
 
     /// <summary>Reads the peer's next message and, in messages 2 and 3, checks its identity proof. Never throws on
@@ -132,11 +137,14 @@ internal sealed class SecureHandshake : IDisposable
     public (CipherState Send, CipherState Receive) Split() =>
         IsComplete ? _state.Split() : throw new InvalidOperationException("the handshake is not complete");
 
-    /// <summary>Erases the session's static and ephemeral keys.</summary>
+    /// <summary>Erases the ephemeral key (and the credentials when this handshake made them).</summary>
     public void Dispose()
     {
         _state.Dispose();
-        _static.Dispose();
+        if (_ownsCredentials)
+        {
+            _credentials.Dispose();
+        }
     }
 
     private HandshakeFailure CheckPayload(ReadOnlySpan<byte> bytes)

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using NSec.Cryptography;
+using Overlay.Transport;
+using Overlay.Transport.Sessions;
+using Overlay.Transport.Sessions.Noise;
+
+namespace Overlay.Bench.Session;
+
+/// <summary>
+/// Session figures for Bench/RESULTS.md: handshakes per second (both sides in one thread, in memory) next to the
+/// X25519 agreements per second of the same library (NSec/libsodium), and the round-trip time of a small message on a
+/// UDP session over loopback next to the same two sockets echoing it without a session. Medians of <c>reps</c> runs.
+/// </summary>
+internal static class SessionBenchmarks
+{
+    /// <summary>Runs both measurements and returns the markdown.</summary>
+    /// <param name="reps">Runs per figure.</param>
+    /// <param name="log">Progress lines.</param>
+    /// <returns>The markdown tables.</returns>
+    public static async Task<string> RunAsync(int reps, TextWriter log)
+    {
+        var handshakes = new List<double>();
+        var agreements = new List<double>();
+        var sessionRtt = new List<double>();
+        var rawRtt = new List<double>();
+        for (var rep = 0; rep < reps; rep++)
+        {
+            agreements.Add(X25519PerSecond(TimeSpan.FromSeconds(1)));
+            handshakes.Add(HandshakesPerSecond(TimeSpan.FromSeconds(1)));
+            rawRtt.Add(await RoundTripMicrosecondsAsync(withSession: false, 5000).ConfigureAwait(false));
+            sessionRtt.Add(await RoundTripMicrosecondsAsync(withSession: true, 5000).ConfigureAwait(false));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {rep + 1}: {handshakes[^1]:0} handshakes/s, {agreements[^1]:0} X25519/s, RTT {sessionRtt[^1]:0.0} µs session vs {rawRtt[^1]:0.0} µs raw"));
+        }
+
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Median of {reps} runs; each handshake is both sides with the endpoints' long-lived credentials (2 ephemeral X25519 key pairs, 6 agreements, 2 Ed25519 verifications; the payload signatures are made once per endpoint).");
+        text.AppendLine();
+        text.AppendLine("| figure | value (median) | runs | baseline (median) | ratio |");
+        text.AppendLine("|---|---:|---|---:|---:|");
+        text.AppendLine(Row("Noise XX handshakes with identity proofs, both sides, per second", handshakes, "X25519 agreements/s (NSec)", agreements));
+        text.AppendLine(Row("round trip of 32 bytes on a UDP session, µs", sessionRtt, "same sockets without a session, µs", rawRtt));
+        return text.ToString();
+    }
+
+    private static string Row(string name, List<double> values, string baselineName, List<double> baseline) =>
+        string.Create(CultureInfo.InvariantCulture, $"| {name} | {Median(values):0.0} | {string.Join(" / ", values.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture)))} | {baselineName}: {Median(baseline):0.0} | {Median(values) / Median(baseline):0.00} × |");
+
+    private static double X25519PerSecond(TimeSpan duration)
+    {
+        using var a = new Key(KeyAgreementAlgorithm.X25519);
+        using var b = new Key(KeyAgreementAlgorithm.X25519);
+        var clock = Stopwatch.StartNew();
+        long count = 0;
+        while (clock.Elapsed < duration)
+        {
+            using var shared = KeyAgreementAlgorithm.X25519.Agree(a, b.PublicKey);
+            count++;
+        }
+
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double HandshakesPerSecond(TimeSpan duration)
+    {
+        var bob = NodeIdentity.Generate();
+        using var alice = new SessionCredentials(NodeIdentity.Generate());
+        using var bobCredentials = new SessionCredentials(bob);
+        var buffer = new byte[1024];
+        var clock = Stopwatch.StartNew();
+        long count = 0;
+        while (clock.Elapsed < duration)
+        {
+            using var initiator = new SecureHandshake(alice, initiator: true, bob.Id);
+            using var responder = new SecureHandshake(bobCredentials, initiator: false);
+            for (var i = 0; i < 3; i++)
+            {
+                var (writer, reader) = i % 2 == 0 ? (initiator, responder) : (responder, initiator);
+                var n = writer.WriteMessage(buffer);
+                if (reader.ReadMessage(buffer.AsSpan(0, n)) != HandshakeFailure.None)
+                {
+                    throw new InvalidOperationException("a benchmark handshake failed");
+                }
+            }
+
+            count++;
+        }
+
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Ping-pongs 32 bytes <paramref name="count"/> times between two loopback sockets; returns the median RTT, µs.</summary>
+    private static async Task<double> RoundTripMicrosecondsAsync(bool withSession, int count)
+    {
+        await using var a = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
+        await using var b = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
+        var clock = Stopwatch.StartNew();
+        var samples = new double[count];
+        var done = new SemaphoreSlim(0);
+        var payload = new byte[32];
+        if (!withSession)
+        {
+            b.Start((from, datagram) => b.Send(from, datagram));
+            a.Start((_, _) => done.Release());
+            for (var i = 0; i < count; i++)
+            {
+                var start = clock.Elapsed;
+                a.Send(b.LocalEndPoint, payload);
+                await done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                samples[i] = (clock.Elapsed - start).TotalMicroseconds;
+            }
+
+            return Median(samples);
+        }
+
+        var bobHandler = new Echo();
+        var aliceHandler = new Echo { OnReply = () => done.Release() };
+        using var bobEndpoint = new UdpSessionEndpoint(NodeIdentity.Generate(), new SessionOptions(), b, bobHandler, clock.Elapsed);
+        bobHandler.Endpoint = bobEndpoint;
+        using var aliceEndpoint = new UdpSessionEndpoint(NodeIdentity.Generate(), new SessionOptions(), a, aliceHandler, clock.Elapsed);
+        aliceHandler.Endpoint = aliceEndpoint;
+        b.Start((from, datagram) => bobEndpoint.Receive(from, datagram, clock.Elapsed));
+        a.Start((from, datagram) =>
+        {
+            lock (aliceEndpoint)
+            {
+                aliceEndpoint.Receive(from, datagram, clock.Elapsed);
+            }
+        });
+        lock (aliceEndpoint)
+        {
+            aliceEndpoint.Connect(b.LocalEndPoint, null, clock.Elapsed);
+        }
+
+        await aliceHandler.Established.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        var session = aliceHandler.Session!;
+        for (var i = 0; i < count; i++)
+        {
+            var start = clock.Elapsed;
+            lock (aliceEndpoint)
+            {
+                aliceEndpoint.Send(session, payload, clock.Elapsed);
+            }
+
+            await done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            samples[i] = (clock.Elapsed - start).TotalMicroseconds;
+        }
+
+        return Median(samples);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>Echoes every payload back on its session (responder), or signals each reply (initiator).</summary>
+    private sealed class Echo : ISessionHandler
+    {
+        public UdpSessionEndpoint? Endpoint { get; set; }
+
+        public Action? OnReply { get; init; }
+
+        public UdpSession? Session { get; private set; }
+
+        public TaskCompletionSource Established { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void OnEstablished(UdpSession session)
+        {
+            Session = session;
+            Established.TrySetResult();
+        }
+
+        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload)
+        {
+            if (OnReply is { } reply)
+            {
+                reply();
+                return;
+            }
+
+            Endpoint!.Send(session, payload, session.LastReceived);
+        }
+
+        public void OnClosed(UdpSession? session, IPEndPoint remote, SessionCloseReason reason)
+        {
+        }
+    }
+}
