@@ -6,6 +6,8 @@
 #   scripts/bench.sh sim       simulation experiments (~75 min, of which the 50,000-node run ~45 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
 #                              loss with and without churn, 48 h durability; rewrites the Simulation section and the SVG
 #   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
+#   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3; session paths as they land), handshakes/s
+#                              and a session's round trip (~2 min); rewrites the Sessions section
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.
 set -euo pipefail
@@ -73,6 +75,41 @@ if [[ "${1:-}" == "sim" ]]; then
     cat "$work/churn.md"
   } > "$out.new" && mv "$out.new" "$out"
   echo "== wrote the Simulation section of $out"
+  exit 0
+fi
+if [[ "${1:-}" == "sessions" ]]; then
+  # Transport figures: replaces the "## Sessions" section of RESULTS.md (kept before "## Daemon").
+  dotnet build -c Release --nologo -v q Bench/Overlay.Bench.csproj
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  bench=(dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll)
+  stream_cmd=(stream throughput --mib 512 --reps 5)
+  session_cmd=(session figures --reps 5)
+  "${bench[@]}" "${stream_cmd[@]}" --out "$work/stream.md"
+  "${bench[@]}" "${session_cmd[@]}" --out "$work/session.md"
+  out=Bench/RESULTS.md
+  {
+    awk '/^## /{skip = /^## (Sessions|Daemon|Simulation)/} !skip' "$out"
+    echo "## Sessions (scripts/bench.sh sessions)"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs, loopback, one process for both ends."
+    echo
+    echo "### One stream's throughput"
+    echo
+    echo "Command: \`dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll ${stream_cmd[*]}\`"
+    echo
+    cat "$work/stream.md"
+    echo
+    echo "### Handshakes and round trips"
+    echo
+    echo "Command: \`dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll ${session_cmd[*]}\`"
+    echo
+    cat "$work/session.md"
+    echo
+    sed -n '/^## Daemon/,$p' "$out"
+    if ! grep -q '^## Daemon' "$out"; then sed -n '/^## Simulation/,$p' "$out"; fi
+  } > "$out.new" && mv "$out.new" "$out"
+  echo "== wrote the Sessions section of $out"
   exit 0
 fi
 if [[ "${1:-}" == "daemon" ]]; then
@@ -170,8 +207,9 @@ out=Bench/RESULTS.md
   echo
   cat "$work/swarm.md"
   echo
-  # "## Comparisons..." sections are one-off measurements (each with its commands and date), kept as they are.
-  if [[ -f "$out" ]]; then awk '/^## /{keep = /^## Comparisons/} keep' "$out"; fi
+  # "## Comparisons..." sections are one-off measurements (each with its commands and date), and "## Sessions" comes
+  # from its own mode: both are kept as they are.
+  if [[ -f "$out" ]]; then awk '/^## /{keep = /^## (Comparisons|Sessions)/} keep' "$out"; fi
   # The Daemon and Simulation sections come from their own modes; keep what the last runs wrote.
   if grep -q '^## Daemon' "$out" 2>/dev/null; then sed -n '/^## Daemon/,$p' "$out"
   elif grep -q '^## Simulation' "$out" 2>/dev/null; then sed -n '/^## Simulation/,$p' "$out"

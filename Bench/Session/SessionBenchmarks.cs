@@ -24,11 +24,16 @@ internal static class SessionBenchmarks
     {
         var handshakes = new List<double>();
         var agreements = new List<double>();
+        var signs = new List<double>();
+        var verifies = new List<double>();
         var sessionRtt = new List<double>();
         var rawRtt = new List<double>();
         for (var rep = 0; rep < reps; rep++)
         {
             agreements.Add(X25519PerSecond(TimeSpan.FromSeconds(1)));
+            var (sign, verify) = Ed25519PerSecond(TimeSpan.FromSeconds(1));
+            signs.Add(sign);
+            verifies.Add(verify);
             handshakes.Add(HandshakesPerSecond(TimeSpan.FromSeconds(1)));
             rawRtt.Add(await RoundTripMicrosecondsAsync(withSession: false, 5000).ConfigureAwait(false));
             sessionRtt.Add(await RoundTripMicrosecondsAsync(withSession: true, 5000).ConfigureAwait(false));
@@ -42,6 +47,7 @@ internal static class SessionBenchmarks
         text.AppendLine("|---|---:|---|---:|---:|");
         text.AppendLine(Row("Noise XX handshakes with identity proofs, both sides, per second", handshakes, "X25519 agreements/s (NSec)", agreements));
         text.AppendLine(Row("round trip of 32 bytes on a UDP session, µs", sessionRtt, "same sockets without a session, µs", rawRtt));
+        text.AppendLine(Row("NodeIdentity.Verify (Ed25519, NSec) per second", verifies, "NodeIdentity.Sign per second", signs));
         return text.ToString();
     }
 
@@ -61,6 +67,35 @@ internal static class SessionBenchmarks
         }
 
         return count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static (double Sign, double Verify) Ed25519PerSecond(TimeSpan duration)
+    {
+        var identity = NodeIdentity.Generate();
+        var message = new byte[57];
+        var signature = identity.Sign(message);
+        var clock = Stopwatch.StartNew();
+        long signs = 0;
+        while (clock.Elapsed < duration)
+        {
+            identity.Sign(message);
+            signs++;
+        }
+
+        var signRate = signs / clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        long verifies = 0;
+        while (clock.Elapsed < duration)
+        {
+            if (!NodeIdentity.Verify(identity.PublicKey.Span, message, signature))
+            {
+                throw new InvalidOperationException("a benchmark signature did not verify");
+            }
+
+            verifies++;
+        }
+
+        return (signRate, verifies / clock.Elapsed.TotalSeconds);
     }
 
     private static double HandshakesPerSecond(TimeSpan duration)
