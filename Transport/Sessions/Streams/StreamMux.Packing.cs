@@ -213,6 +213,12 @@ public sealed partial class StreamMux
 
             if (s.SendLimit <= send.NextNew)
             {
+                if (!s.InStreamBlocked)
+                {
+                    s.InStreamBlocked = true;
+                    _streamBlocked.Add(s);
+                }
+
                 if (s.BlockedAt != s.SendLimit)
                 {
                     s.BlockedAt = s.SendLimit;
@@ -247,6 +253,33 @@ public sealed partial class StreamMux
         {
             s.InControlQueue = true;
             _controlQueue.Enqueue(s);
+        }
+    }
+
+    /// <summary>MAX_STREAM_DATA rose on <paramref name="s"/>: it no longer waits for stream credit.</summary>
+    private void ReleaseStreamBlocked(MuxStreamState s)
+    {
+        if (s.InStreamBlocked)
+        {
+            s.InStreamBlocked = false;
+            _streamBlocked.Remove(s);
+        }
+
+        EnqueueSend(s);
+    }
+
+    /// <summary>
+    /// Queues DATA_BLOCKED and STREAM_DATA_BLOCKED again for everything still blocked: RFC 9000 §4.1 asks a sender that
+    /// is flow-control limited with nothing in flight to repeat them, so that neither side's idle timer closes a
+    /// connection whose reader is merely slow.
+    /// </summary>
+    private void RepeatBlockedFrames()
+    {
+        _dataBlockedPending |= _connectionBlocked.Count > 0;
+        foreach (var s in _streamBlocked)
+        {
+            s.BlockedFramePending = true;
+            EnqueueControl(s);
         }
     }
 

@@ -299,7 +299,7 @@ public sealed partial class StreamMux
         if (s is not null && frame.Value > s.SendLimit)
         {
             s.SendLimit = frame.Value;
-            EnqueueSend(s);
+            ReleaseStreamBlocked(s);
         }
 
         return true;

@@ -48,9 +48,18 @@ public sealed partial class StreamMux
                 next = Earliest(next, _lastElicitingSent + _options.KeepAliveInterval);
             }
 
-            return next;
+            return Earliest(next, BlockedRepeatDeadline);
         }
     }
+
+    /// <summary>
+    /// When to repeat the BLOCKED frames (<see cref="RepeatBlockedFrames"/>): a third of the idle timeout after the last
+    /// ack-eliciting packet, while flow control blocks data and nothing is in flight; null otherwise.
+    /// </summary>
+    private TimeSpan? BlockedRepeatDeadline =>
+        _options.IdleTimeout > TimeSpan.Zero && _recovery!.Outstanding == 0 && (_streamBlocked.Count > 0 || _connectionBlocked.Count > 0)
+            ? _lastElicitingSent + (IdleTimeout / 3)
+            : null;
 
     /// <summary>The idle timeout in force: the option, but at least three probe timeouts (RFC 9000 §10.1).</summary>
     private TimeSpan IdleTimeout
@@ -91,6 +100,11 @@ public sealed partial class StreamMux
         if (_options.KeepAliveInterval > TimeSpan.Zero && now >= _lastElicitingSent + _options.KeepAliveInterval)
         {
             _pingPending = true;
+        }
+
+        if (BlockedRepeatDeadline is { } repeat && repeat <= now)
+        {
+            RepeatBlockedFrames();
         }
     }
 

@@ -27,6 +27,7 @@ public sealed partial class StreamMux : ISentFrameSink
     private readonly Queue<MuxStreamState> _sendQueue = new();
     private readonly Queue<MuxStreamState> _controlQueue = new();
     private readonly List<MuxStreamState> _connectionBlocked = [];
+    private readonly List<MuxStreamState> _streamBlocked = [];
     private readonly List<MuxStreamState> _writeWaiters = [];
     private long _nextLocalIndex;
     private long _localStreamLimit = StreamMuxOptions.InitialMaxStreams;
@@ -425,6 +426,16 @@ public sealed partial class StreamMux : ISentFrameSink
             _writeWaiters.Remove(s);
         }
 
+        if (s.InStreamBlocked)
+        {
+            _streamBlocked.Remove(s);
+        }
+
+        if (s.InConnectionBlocked)
+        {
+            _connectionBlocked.Remove(s);
+        }
+
         if (!s.IsLocal)
         {
             _peerStreamsRetired++;
@@ -457,6 +468,7 @@ public sealed partial class StreamMux : ISentFrameSink
         _sendQueue.Clear();
         _controlQueue.Clear();
         _connectionBlocked.Clear();
+        _streamBlocked.Clear();
         _writeWaiters.Clear();
         _events.Enqueue(new StreamMuxEvent(StreamMuxEventKind.ConnectionClosed, -1));
     }

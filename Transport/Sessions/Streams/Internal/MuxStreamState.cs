@@ -110,6 +110,9 @@ internal sealed class MuxStreamState
     /// <summary>Whether the stream waits for connection-level credit (MAX_DATA).</summary>
     public bool InConnectionBlocked;
 
+    /// <summary>Whether the stream waits for stream-level credit (MAX_STREAM_DATA) with data to send.</summary>
+    public bool InStreamBlocked;
+
     /// <summary>Whether a <see cref="StreamMuxEventKind.StreamReadable"/> event is queued and not yet taken.</summary>
     public bool ReadableQueued;
 
