@@ -4,11 +4,11 @@ using Overlay.Transport.Sessions.Streams;
 
 namespace Overlay.Testing.Streams;
 
-/// <summary>The outcome of <see cref="BulkTransfer.Run"/>.</summary>
+/// <summary>The outcome of <see cref="BulkTransfer"/>.Run.</summary>
 /// <param name="Completed">Whether every byte and the FIN arrived within the virtual-time limit.</param>
 /// <param name="BytesReceived">Bytes the reader read.</param>
-/// <param name="SentSha256">SHA-256 of the bytes written.</param>
-/// <param name="ReceivedSha256">SHA-256 of the bytes read.</param>
+/// <param name="SentSha256">SHA-256 of the bytes written (empty when not verified).</param>
+/// <param name="ReceivedSha256">SHA-256 of the bytes read (empty when not verified).</param>
 /// <param name="VirtualTime">Virtual time from the first write to the FIN read.</param>
 /// <param name="WallTime">Wall-clock time the run took on this machine (for reports, never for assertions).</param>
 /// <param name="Sender">The sending core's statistics at the end.</param>
@@ -23,7 +23,8 @@ public sealed record BulkTransferResult(bool Completed, long BytesReceived, byte
 /// <summary>
 /// One stream, client to server, carrying <c>bytes</c> of seeded pseudo-random data through two cores on a
 /// <see cref="MuxPair"/>: the writer writes whenever the core takes bytes, the reader reads whenever readable, both hash
-/// what they saw. Synchronous, in virtual time; CPU cost is the two cores, the path model and hashing.
+/// what they saw. Synchronous, in virtual time; CPU cost is the two cores, the path model, and (when verifying) data
+/// generation and hashing.
 /// </summary>
 public static class BulkTransfer
 {
@@ -32,20 +33,35 @@ public static class BulkTransfer
     /// <summary>Runs a transfer.</summary>
     /// <param name="bytes">Bytes to send.</param>
     /// <param name="forward">Client-to-server path.</param>
-    /// <param name="backward">Server-to-client path (ACKs); null for <paramref name="forward"/> without loss or reordering, another seed.</param>
+    /// <param name="backward">Server-to-client path (ACKs); null for <paramref name="forward"/>'s settings with another seed.</param>
     /// <param name="options">Core options for both sides; null for defaults.</param>
     /// <param name="dataSeed">Seed of the data.</param>
     /// <param name="limit">Most virtual time; default 1 h.</param>
+    /// <param name="verify">True to send fresh random data and hash both ends; false to send one random 64 KiB block over and over without hashing (benchmarks: only the cores and the path cost CPU).</param>
     /// <returns>What happened.</returns>
-    public static BulkTransferResult Run(long bytes, LossyLinkOptions forward, LossyLinkOptions? backward = null, StreamMuxOptions? options = null, int dataSeed = 1, TimeSpan? limit = null)
+    public static BulkTransferResult Run(long bytes, LossyLinkOptions forward, LossyLinkOptions? backward = null, StreamMuxOptions? options = null, int dataSeed = 1, TimeSpan? limit = null, bool verify = true) =>
+        Run(new MuxPair(options, options, forward, backward ?? forward with { Seed = forward.Seed + 1 }), bytes, dataSeed, limit, verify);
+
+    /// <summary>Runs a transfer on a new stream of an existing pair (its <see cref="MuxPair.EventHandler"/> is replaced).</summary>
+    /// <param name="pair">The pair; its client opens the stream.</param>
+    /// <param name="bytes">Bytes to send.</param>
+    /// <param name="dataSeed">Seed of the data.</param>
+    /// <param name="limit">Most virtual time; default 1 h.</param>
+    /// <param name="verify">As in the other overload.</param>
+    /// <returns>What happened; <see cref="BulkTransferResult.VirtualTime"/> counts from this call.</returns>
+    public static BulkTransferResult Run(MuxPair pair, long bytes, int dataSeed = 1, TimeSpan? limit = null, bool verify = true)
     {
-        backward ??= forward with { Seed = forward.Seed + 1 };
-        var pair = new MuxPair(options, options, forward, backward);
+        var started = pair.Now;
         var wall = Stopwatch.StartNew();
         using var sentHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var receivedHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var data = new Random(dataSeed);
         var chunk = new byte[ChunkBytes];
+        if (!verify)
+        {
+            data.NextBytes(chunk);
+        }
+
         var chunkStart = 0;
         var chunkEnd = 0;
         long produced = 0;
@@ -71,8 +87,12 @@ public static class BulkTransfer
                     }
 
                     chunkEnd = (int)Math.Min(ChunkBytes, bytes - produced);
-                    data.NextBytes(chunk.AsSpan(0, chunkEnd));
-                    sentHash.AppendData(chunk, 0, chunkEnd);
+                    if (verify)
+                    {
+                        data.NextBytes(chunk.AsSpan(0, chunkEnd));
+                        sentHash.AppendData(chunk, 0, chunkEnd);
+                    }
+
                     produced += chunkEnd;
                     chunkStart = 0;
                 }
@@ -93,7 +113,11 @@ public static class BulkTransfer
                 var result = pair.Server.Read(streamId, readBuffer);
                 if (result.Status == StreamReadStatus.Data)
                 {
-                    receivedHash.AppendData(readBuffer, 0, result.Bytes);
+                    if (verify)
+                    {
+                        receivedHash.AppendData(readBuffer, 0, result.Bytes);
+                    }
+
                     received += result.Bytes;
                     continue;
                 }
@@ -109,7 +133,7 @@ public static class BulkTransfer
             {
                 Write();
             }
-            else if (mux == pair.Server && e.Kind == StreamMuxEventKind.StreamReadable)
+            else if (mux == pair.Server && e.Kind == StreamMuxEventKind.StreamReadable && e.StreamId == id)
             {
                 Read(e.StreamId);
             }
@@ -119,9 +143,9 @@ public static class BulkTransfer
         return new BulkTransferResult(
             completed && received == bytes,
             received,
-            sentHash.GetHashAndReset(),
-            receivedHash.GetHashAndReset(),
-            pair.Now,
+            verify ? sentHash.GetHashAndReset() : [],
+            verify ? receivedHash.GetHashAndReset() : [],
+            pair.Now - started,
             wall.Elapsed,
             pair.Client.GetStatistics(),
             pair.Server.GetStatistics(),

@@ -1,5 +1,4 @@
 using Overlay.Testing.Streams;
-using Overlay.Transport.Sessions.Streams;
 
 namespace Overlay.Transport.Tests.Streams;
 
@@ -25,8 +24,7 @@ public sealed class CongestionTests
 
             return true;
         };
-        var result = Transfer(pair, 16 << 20);
-        Assert.True(result);
+        Assert.True(BulkTransfer.Run(pair, 16 << 20, verify: false).Completed);
         var beforeLoss = windows.TakeWhile(w => w.Events == 0).Select(w => w.Window).ToList();
         Assert.Equal(10 * Datagram, beforeLoss[0]);
         Assert.Equal(beforeLoss.Order(), beforeLoss); // never shrinks in slow start
@@ -50,48 +48,10 @@ public sealed class CongestionTests
             // Everything from the client is lost between 0.5 s and 3.5 s.
             return !(toServer && pair.Now > TimeSpan.FromSeconds(0.5) && pair.Now < TimeSpan.FromSeconds(3.5));
         };
-        Assert.True(Transfer(pair, 64 << 20));
+        Assert.True(BulkTransfer.Run(pair, 64 << 20, verify: false).Completed);
         var stats = pair.Client.GetStatistics();
         Assert.True(stats.PersistentCongestionEvents >= 1);
         Assert.True(stats.ProbeTimeouts >= 2);
         Assert.Equal(2 * Datagram, minimum);
-    }
-
-    private static bool Transfer(MuxPair pair, int bytes)
-    {
-        Assert.True(pair.Client.TryOpenStream(out var id));
-        var chunk = new byte[65536];
-        long written = 0;
-        long read = 0;
-        void Write()
-        {
-            while (written < bytes)
-            {
-                var r = pair.Client.Write(id, chunk.AsSpan(0, (int)Math.Min(chunk.Length, bytes - written)));
-                written += r.Bytes;
-                if (r.Status != StreamWriteStatus.Accepted)
-                {
-                    return;
-                }
-            }
-        }
-
-        pair.EventHandler = (mux, e) =>
-        {
-            if (mux == pair.Client && e.Kind == StreamMuxEventKind.StreamWritable)
-            {
-                Write();
-            }
-            else if (mux == pair.Server && e.Kind == StreamMuxEventKind.StreamReadable)
-            {
-                StreamReadResult r;
-                while ((r = mux.Read(id, chunk)).Status == StreamReadStatus.Data)
-                {
-                    read += r.Bytes;
-                }
-            }
-        };
-        Write();
-        return pair.RunUntil(() => read == bytes, TimeSpan.FromMinutes(10));
     }
 }

@@ -21,8 +21,9 @@ public sealed class ReliablePathTests
             largest = Math.Max(largest, payload.Length);
             return true;
         };
-        var result = BulkTransferOver(pair, 32 << 20);
-        Assert.True(result);
+        var result = BulkTransfer.Run(pair, 32 << 20);
+        Assert.True(result.Completed);
+        Assert.Equal(result.SentSha256, result.ReceivedSha256);
         Assert.Equal(0, ackFrames);
         Assert.Equal(StreamMuxOptions.DefaultReliablePayloadBytes, largest);
         Assert.Null(pair.Client.NextTimeout);
@@ -68,44 +69,5 @@ public sealed class ReliablePathTests
         var server = new StreamMux(isClient: false, StreamMuxOptions.ForReliablePath());
         Assert.False(server.TryReceive(RawFrames.Ack((0, 1)), 0, TimeSpan.Zero, out var error));
         Assert.Equal(StreamMuxError.ProtocolViolation, error);
-    }
-
-    private static bool BulkTransferOver(MuxPair pair, int bytes)
-    {
-        var data = new byte[bytes];
-        new Random(5).NextBytes(data);
-        Assert.True(pair.Client.TryOpenStream(out var id));
-        var written = 0;
-        var received = new MemoryStream();
-        var done = false;
-        void Write()
-        {
-            written += pair.Client.Write(id, data.AsSpan(written)).Bytes;
-            if (written == bytes)
-            {
-                pair.Client.Finish(id);
-            }
-        }
-
-        pair.EventHandler = (mux, e) =>
-        {
-            if (mux == pair.Client && e.Kind == StreamMuxEventKind.StreamWritable)
-            {
-                Write();
-            }
-            else if (mux == pair.Server && e.Kind == StreamMuxEventKind.StreamReadable)
-            {
-                var buffer = new byte[65536];
-                StreamReadResult r;
-                while ((r = mux.Read(id, buffer)).Status == StreamReadStatus.Data)
-                {
-                    received.Write(buffer, 0, r.Bytes);
-                }
-
-                done |= r.Status == StreamReadStatus.Finished;
-            }
-        };
-        Write();
-        return pair.RunUntil(() => done, TimeSpan.FromMinutes(5)) && received.ToArray().AsSpan().SequenceEqual(data);
     }
 }

@@ -154,9 +154,9 @@ public sealed class StreamTests
         Assert.Equal([40L, 41L, 42L, 43L, 44L], resets);
         Assert.Equal(0, pair.Server.GetStatistics().ReceiveBufferBytes);
 
-        pair.EventHandler = null;
-        var result = Transfer(pair, new byte[2 << 20]);
-        Assert.True(result);
+        var result = BulkTransfer.Run(pair, 2 << 20);
+        Assert.True(result.Completed);
+        Assert.Equal(result.SentSha256, result.ReceivedSha256);
     }
 
     [Fact]
@@ -314,32 +314,5 @@ public sealed class StreamTests
         {
             mux.Finish(e.StreamId);
         }
-    }
-
-    private static bool Transfer(MuxPair pair, byte[] data)
-    {
-        Assert.True(pair.Client.TryOpenStream(out var id));
-        var written = 0;
-        var read = 0L;
-        var done = false;
-        pair.EventHandler = (mux, e) =>
-        {
-            if (mux == pair.Client && e.Kind == StreamMuxEventKind.StreamWritable)
-            {
-                written += pair.Client.Write(id, data.AsSpan(written)).Bytes;
-            }
-            else if (mux == pair.Server && e.Kind == StreamMuxEventKind.StreamReadable && e.StreamId == id)
-            {
-                StreamReadResult r;
-                while ((r = mux.Read(id, new byte[65536])).Status == StreamReadStatus.Data)
-                {
-                    read += r.Bytes;
-                }
-
-                done = read == data.Length;
-            }
-        };
-        written += pair.Client.Write(id, data).Bytes;
-        return pair.RunUntil(() => done, TimeSpan.FromMinutes(1));
     }
 }
