@@ -17,6 +17,7 @@ public sealed class MuxStream : Stream
 {
     private readonly StreamMuxConnection _owner;
     private int _disposed;
+    private int _aborted;
 
     /// <summary>Creates the handle of stream <paramref name="streamId"/>; only the connection does.</summary>
     /// <param name="owner">The connection.</param>
@@ -109,9 +110,17 @@ public sealed class MuxStream : Stream
     public ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default) =>
         _owner.EnqueueAsync(MuxOperationKind.Finish, this, 0, cancellationToken);
 
-    /// <summary>Abandons both halves: RESET_STREAM and STOP_SENDING with <paramref name="errorCode"/>; pending operations fail.</summary>
+    /// <summary>Abandons both halves: RESET_STREAM and STOP_SENDING with <paramref name="errorCode"/>; pending operations fail. Only the first call counts.</summary>
     /// <param name="errorCode">The application's code, 0 ..= 2^62 − 1.</param>
-    public void Abort(long errorCode) => _owner.Post(MuxOperationKind.Abort, this, errorCode);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="errorCode"/> is out of range.</exception>
+    public void Abort(long errorCode)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((ulong)errorCode, (ulong)QuicVarint.MaxValue, nameof(errorCode));
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        {
+            _owner.Post(MuxOperationKind.Abort, this, errorCode);
+        }
+    }
 
     /// <summary>Not supported: use <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
     /// <param name="buffer">Unused.</param>

@@ -250,6 +250,12 @@ public sealed partial class StreamMux : ISentFrameSink
         CloseWith(new MuxCloseInfo(errorCode, true, TruncateUtf8(reason), ByPeer: false), sendFrame: true);
     }
 
+    /// <summary>Returns whether <see cref="Read"/> on the stream would return something other than <see cref="StreamReadStatus.Blocked"/>.</summary>
+    /// <param name="streamId">A stream.</param>
+    /// <returns>True when data, the end, or a reset waits (or the stream is gone, which a read reports too).</returns>
+    internal bool IsReadable(long streamId) =>
+        _closeInfo is not null || !_streams.TryGetValue(streamId, out var s) || s.StopSent || s.ReadDone || s.IsReadable;
+
     /// <summary>Closes the connection without sending anything (the link under it is gone).</summary>
     /// <param name="reason">Why, for <see cref="CloseInfo"/>.</param>
     internal void Abort(string reason) =>

@@ -41,8 +41,10 @@ public sealed partial class StreamMuxConnection
             return;
         }
 
+        // A zero-byte read waits until the stream is readable, then returns 0 without consuming anything (as sockets do).
         var result = h.PeerResetCode is { } code ? new StreamReadResult(0, StreamReadStatus.Reset, code)
             : h.ReadEnded ? new StreamReadResult(0, StreamReadStatus.Finished)
+            : op.Buffer.IsEmpty ? new StreamReadResult(0, _mux.IsReadable(h.StreamId) ? StreamReadStatus.Data : StreamReadStatus.Blocked)
             : _mux.Read(h.StreamId, op.Buffer.Span);
         switch (result.Status)
         {

@@ -139,10 +139,16 @@ public sealed partial class StreamMuxConnection : IAsyncDisposable
     /// <param name="reason">Text for people; cut to 128 bytes of UTF-8.</param>
     /// <param name="cancellationToken">Cancels the wait (the close still happens).</param>
     /// <returns>Why it closed (a peer's close may have come first).</returns>
+    /// <exception cref="InvalidOperationException">The connection was not started.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async ValueTask<MuxCloseInfo> CloseAsync(long errorCode = 0, string reason = "", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reason);
+        if (Volatile.Read(ref _started) == 0)
+        {
+            throw new InvalidOperationException("The stream connection was not started.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfGreaterThan((ulong)errorCode, (ulong)QuicVarint.MaxValue, nameof(errorCode));
         var op = new MuxOperation(MuxOperationKind.Close, null, _asynchronous) { Code = errorCode, Reason = reason };
         Post(op);
@@ -180,6 +186,11 @@ public sealed partial class StreamMuxConnection : IAsyncDisposable
             {
                 StreamsLog.StopTimedOut(_logger, StopTimeout);
             }
+        }
+
+        else
+        {
+            _closed.TrySetResult(new MuxCloseInfo((long)StreamMuxError.NoError, false, "disposed before it started", ByPeer: false));
         }
 
         _timer.Dispose();

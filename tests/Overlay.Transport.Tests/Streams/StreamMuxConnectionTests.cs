@@ -34,6 +34,50 @@ public sealed class StreamMuxConnectionTests
     }
 
     [Fact]
+    public void SameSeed_RunsTheSameInVirtualTime()
+    {
+        (TimeSpan, StreamMuxStatistics) Once()
+        {
+            var simulator = new Simulator();
+            return simulator.Run(async () =>
+            {
+                await using var c = Connect(simulator, Lossy);
+                var stream = await c.Client.OpenStreamAsync();
+                var writing = WriteAllAsync(stream, RandomBytes(1 << 20, 2), 30_000);
+                await ReadAllAsync(await c.Server.AcceptStreamAsync());
+                await writing;
+                return (simulator.Elapsed, c.Client.Statistics);
+            });
+        }
+
+        var first = Once();
+        Assert.Equal(first, Once());
+        Assert.True(first.Item2.PacketsLost > 0);
+    }
+
+    [Fact]
+    public void ZeroByteRead_WaitsForData_AndConsumesNothing()
+    {
+        var simulator = new Simulator();
+        simulator.Run(async () =>
+        {
+            await using var c = Connect(simulator, new LossyLinkOptions());
+            var stream = await c.Client.OpenStreamAsync();
+            await stream.WriteAsync(new byte[] { 1 });
+            var accepted = await c.Server.AcceptStreamAsync();
+            Assert.Equal(1, await ReadExactlyAsync(accepted, 1));
+            var waiting = accepted.ReadAsync(Memory<byte>.Empty).AsTask();
+            await Task.Delay(TimeSpan.FromSeconds(1), simulator);
+            Assert.False(waiting.IsCompleted);
+            await stream.WriteAsync(new byte[] { 7 });
+            Assert.Equal(0, await waiting);
+            var buffer = new byte[4];
+            Assert.Equal(1, await accepted.ReadAsync(buffer));
+            Assert.Equal(7, buffer[0]);
+        });
+    }
+
+    [Fact]
     public void SixteenStreamsEachWay_AllArriveIntact()
     {
         var simulator = new Simulator();

@@ -29,6 +29,15 @@ public sealed class TransferTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void SameSeeds_GiveTheSameRun()
+    {
+        var path = new LossyLinkOptions { LossRate = 0.02, ReorderRate = 0.1, Seed = 31 };
+        var a = BulkTransfer.Run(2 << 20, path);
+        var b = BulkTransfer.Run(2 << 20, path);
+        Assert.Equal((a.VirtualTime, a.Sender, a.Receiver), (b.VirtualTime, b.Sender, b.Receiver));
+    }
+
     [Theory]
     [InlineData(0.00)]
     [InlineData(0.01)]
