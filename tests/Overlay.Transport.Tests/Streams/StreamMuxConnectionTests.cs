@@ -56,16 +56,10 @@ public sealed class StreamMuxConnectionTests
     }
 
     [Fact]
-    public void ZeroByteRead_WaitsForData_AndConsumesNothing()
-    {
-        var simulator = new Simulator();
-        simulator.Run(async () =>
+    public void ZeroByteRead_WaitsForData_AndConsumesNothing() =>
+        RunConnected(new LossyLinkOptions(), async (simulator, c) =>
         {
-            await using var c = Connect(simulator, new LossyLinkOptions());
-            var stream = await c.Client.OpenStreamAsync();
-            await stream.WriteAsync(new byte[] { 1 });
-            var accepted = await c.Server.AcceptStreamAsync();
-            Assert.Equal(1, await ReadExactlyAsync(accepted, 1));
+            var (stream, accepted) = await OpenAndSendAsync(c, 1);
             var waiting = accepted.ReadAsync(Memory<byte>.Empty).AsTask();
             await Task.Delay(TimeSpan.FromSeconds(1), simulator);
             Assert.False(waiting.IsCompleted);
@@ -75,7 +69,6 @@ public sealed class StreamMuxConnectionTests
             Assert.Equal(1, await accepted.ReadAsync(buffer));
             Assert.Equal(7, buffer[0]);
         });
-    }
 
     [Fact]
     public void SixteenStreamsEachWay_AllArriveIntact()
@@ -123,16 +116,10 @@ public sealed class StreamMuxConnectionTests
     }
 
     [Fact]
-    public void Abort_FailsThePeersReadWithTheCode_AndStopsItsWrites()
-    {
-        var simulator = new Simulator();
-        simulator.Run(async () =>
+    public void Abort_FailsThePeersReadWithTheCode_AndStopsItsWrites() =>
+        RunConnected(new LossyLinkOptions(), async (simulator, c) =>
         {
-            await using var c = Connect(simulator, new LossyLinkOptions());
-            var stream = await c.Client.OpenStreamAsync();
-            await stream.WriteAsync(new byte[1000]);
-            var accepted = await c.Server.AcceptStreamAsync();
-            Assert.Equal(1000, await ReadExactlyAsync(accepted, 1000));
+            var (stream, accepted) = await OpenAndSendAsync(c, 1000);
             var pendingRead = accepted.ReadAsync(new byte[10]).AsTask();
             stream.Abort(77);
             var reset = await Assert.ThrowsAsync<StreamMuxException>(() => pendingRead);
@@ -144,19 +131,12 @@ public sealed class StreamMuxConnectionTests
             var stopped = await Assert.ThrowsAsync<StreamMuxException>(async () => await accepted.WriteAsync(new byte[10]));
             Assert.Equal(77, stopped.ErrorCode);
         });
-    }
 
     [Fact]
-    public void CancelledRead_LosesNoData_AndTheNextReadGetsIt()
-    {
-        var simulator = new Simulator();
-        simulator.Run(async () =>
+    public void CancelledRead_LosesNoData_AndTheNextReadGetsIt() =>
+        RunConnected(new LossyLinkOptions(), async (simulator, c) =>
         {
-            await using var c = Connect(simulator, new LossyLinkOptions());
-            var stream = await c.Client.OpenStreamAsync();
-            await stream.WriteAsync(new byte[] { 1 });
-            var accepted = await c.Server.AcceptStreamAsync();
-            Assert.Equal(1, await accepted.ReadAsync(new byte[10]));
+            var (stream, accepted) = await OpenAndSendAsync(c, 1);
             using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100), simulator))
             {
                 await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => _ = await accepted.ReadAsync(new byte[10], cts.Token));
@@ -167,7 +147,6 @@ public sealed class StreamMuxConnectionTests
             Assert.Equal(2, await accepted.ReadAsync(buffer));
             Assert.Equal([2, 3], buffer[..2]);
         });
-    }
 
     [Fact]
     public void DisposingAStream_FinishesIt_AndThePeerReadsToTheEnd()
@@ -188,16 +167,10 @@ public sealed class StreamMuxConnectionTests
     }
 
     [Fact]
-    public void CloseAsync_ReachesThePeer_WithCodeAndReason_AndFailsItsWaiters()
-    {
-        var simulator = new Simulator();
-        simulator.Run(async () =>
+    public void CloseAsync_ReachesThePeer_WithCodeAndReason_AndFailsItsWaiters() =>
+        RunConnected(new LossyLinkOptions(), async (_, c) =>
         {
-            await using var c = Connect(simulator, new LossyLinkOptions());
-            var stream = await c.Client.OpenStreamAsync();
-            await stream.WriteAsync(new byte[1]);
-            var accepted = await c.Server.AcceptStreamAsync();
-            await ReadExactlyAsync(accepted, 1);
+            var (_, accepted) = await OpenAndSendAsync(c, 1);
             var pendingRead = accepted.ReadAsync(new byte[1]).AsTask();
             var mine = await c.Client.CloseAsync(5, "shutting down");
             Assert.False(mine.ByPeer);
@@ -207,7 +180,6 @@ public sealed class StreamMuxConnectionTests
             Assert.Equal(theirs, failed.CloseInfo);
             await Assert.ThrowsAsync<StreamMuxException>(async () => await c.Server.OpenStreamAsync());
         });
-    }
 
     [Fact]
     public void LinkClosing_ClosesBothConnections_AndFailsWaiters()
@@ -225,6 +197,27 @@ public sealed class StreamMuxConnectionTests
             var failed = await Assert.ThrowsAsync<StreamMuxException>(() => accepting);
             Assert.NotNull(failed.CloseInfo);
         });
+    }
+
+    /// <summary>Runs <paramref name="body"/> under a new simulator with a connected pair on <paramref name="path"/>.</summary>
+    private static void RunConnected(LossyLinkOptions path, Func<Simulator, Connected, Task> body)
+    {
+        var simulator = new Simulator();
+        simulator.Run(async () =>
+        {
+            await using var c = Connect(simulator, path);
+            await body(simulator, c);
+        });
+    }
+
+    /// <summary>Opens a stream on the client, sends <paramref name="first"/> bytes, accepts it on the server and reads them.</summary>
+    private static async Task<(MuxStream Stream, MuxStream Accepted)> OpenAndSendAsync(Connected c, int first)
+    {
+        var stream = await c.Client.OpenStreamAsync();
+        await stream.WriteAsync(new byte[first]);
+        var accepted = await c.Server.AcceptStreamAsync();
+        Assert.Equal(first, await ReadExactlyAsync(accepted, first));
+        return (stream, accepted);
     }
 
     private static async Task EchoCheckAsync(StreamMuxConnection opener, StreamMuxConnection acceptor, byte[] data)
