@@ -34,6 +34,23 @@ public sealed class StreamMuxConnectionTests
     }
 
     [Fact]
+    public async Task OnTheSystemClockAndThreadPool_FourMebibytesEachWayArriveIntact()
+    {
+        // Real threads and timers: checks the loop's thread-safety, not timing (only the outcome is asserted, with a
+        // bound that names what it waited for).
+        var path = new LossyLinkOptions { Delay = TimeSpan.FromMilliseconds(1) };
+        var (a, b) = InMemoryPacketLink.CreatePair(TimeProvider.System, path, path, asynchronous: true);
+        await using var client = new StreamMuxConnection(a, isClient: true);
+        await using var server = new StreamMuxConnection(b, isClient: false);
+        client.Start();
+        server.Start();
+        var work = Task.WhenAll(EchoCheckAsync(client, server, RandomBytes(4 << 20, 11)), EchoCheckAsync(server, client, RandomBytes(4 << 20, 12)));
+        var finished = await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(finished == work, $"two 4 MiB echoes did not finish within 60 s; client {client.Statistics}, server {server.Statistics}");
+        await work;
+    }
+
+    [Fact]
     public void SameSeed_RunsTheSameInVirtualTime()
     {
         (TimeSpan, StreamMuxStatistics) Once()
@@ -220,17 +237,23 @@ public sealed class StreamMuxConnectionTests
         return (stream, accepted);
     }
 
+    /// <summary>Sends <paramref name="data"/> on a new stream; the acceptor reads it all, echoes it and finishes; the opener checks the echo. Both sides run at once (data larger than window + send buffer would otherwise deadlock).</summary>
     private static async Task EchoCheckAsync(StreamMuxConnection opener, StreamMuxConnection acceptor, byte[] data)
     {
-        var stream = await opener.OpenStreamAsync();
-        await stream.WriteAsync(data);
-        await stream.CompleteWritesAsync();
-        var accepted = await acceptor.AcceptStreamAsync();
-        var received = await ReadAllAsync(accepted);
-        await accepted.WriteAsync(received);
-        await accepted.DisposeAsync();
-        Assert.Equal(data, await ReadAllAsync(stream));
-        await stream.DisposeAsync();
+        async Task EchoAsync()
+        {
+            await using var accepted = await acceptor.AcceptStreamAsync();
+            var received = await ReadAllAsync(accepted);
+            await accepted.WriteAsync(received);
+        }
+
+        var echo = EchoAsync();
+        await using var stream = await opener.OpenStreamAsync();
+        var writing = WriteAllAsync(stream, data, 256 * 1024);
+        var echoed = await ReadAllAsync(stream);
+        await writing;
+        await echo;
+        Assert.Equal(data, echoed);
     }
 
     private static async Task WriteAllAsync(MuxStream stream, byte[] data, int chunk)
