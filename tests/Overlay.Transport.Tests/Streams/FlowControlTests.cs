@@ -172,6 +172,31 @@ public sealed class FlowControlTests
         Assert.Equal(StreamMuxError.FlowControlError, error);
     }
 
+    [Fact]
+    public void ScatteredData_BeyondTheReassemblyRangeCap_IsLeftUnacknowledged_NotStored()
+    {
+        var server = new StreamMux(isClient: false, new StreamMuxOptions { MaxReassemblyRanges = 4 });
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(server.TryReceive(RawFrames.Stream(0, 10 * (i + 1), 1), i, TimeSpan.Zero, out _));
+        }
+
+        // Four 1-byte holes are held; the fifth packet would make a fifth range: not stored, not acknowledged.
+        var stats = server.GetStatistics();
+        Assert.Equal((1L, (long)PagedWindow.PageBytes), (stats.PacketsRefused, stats.ReceiveBufferBytes));
+        var ack = new byte[1300];
+        var n = server.PollTransmit(ack, TimeSpan.FromMilliseconds(30), out _);
+        Assert.Equal([(0L, 3L)], RawFrames.AckRanges(ack.AsSpan(0, n)));
+
+        // On the reliable path nothing would resend it, and an honest peer never leaves holes: a protocol violation.
+        var options = StreamMuxOptions.ForReliablePath();
+        options.MaxReassemblyRanges = 1;
+        var reliable = new StreamMux(isClient: false, options);
+        Assert.True(reliable.TryReceive(RawFrames.Stream(0, 10, 1), 0, TimeSpan.Zero, out _));
+        Assert.False(reliable.TryReceive(RawFrames.Stream(0, 20, 1), 1, TimeSpan.Zero, out var error));
+        Assert.Equal(StreamMuxError.ProtocolViolation, error);
+    }
+
     private static StreamMuxOptions Options(StreamPathMode mode) =>
         mode == StreamPathMode.Reliable ? StreamMuxOptions.ForReliablePath() : new StreamMuxOptions();
 }
