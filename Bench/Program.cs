@@ -2,6 +2,7 @@ using System.Globalization;
 using BenchmarkDotNet.Running;
 using Overlay.Bench.Micro;
 using Overlay.Bench.Sim;
+using Overlay.Bench.Streams;
 using Overlay.Bench.Udp;
 
 namespace Overlay.Bench;
@@ -14,6 +15,7 @@ namespace Overlay.Bench;
 /// <item><c>udp swarm --out FILE [--nodes 1000] [--lookups 1000] [--seed 7] [--join-timeout 600] [--lookup-timeout 300]</c>: the loopback swarm.</item>
 /// <item><c>session figures --out FILE [--reps 5]</c>: handshakes/s next to X25519/s, and a session's round trip next to raw UDP.</item>
 /// <item><c>stream throughput --out FILE [--mib 1024] [--reps 3]</c>: one stream's throughput on loopback: raw TCP and TLS 1.3 baselines.</item>
+/// <item><c>streams --out FILE [--mib 256] [--reps 3] [--seed 7]</c>: stream-core throughput, lossless and at 1 % loss.</item>
 /// <item><c>sim lookups --out FILE --svg FILE [--nodes 1000,10000,50000] [--lookups 1000] [--seed 7]</c>: simulated lookups against N.</item>
 /// <item><c>sim loss --out FILE [--nodes 2000] [--loss 0.01,0.05,0.10] [--lookups 500] [--seed 7]</c>: simulated lookups under loss, without and with churn.</item>
 /// <item><c>sim churn --out FILE [--nodes 1000] [--hours 48] [--loss 0.05] [--session-hours 1] [--records 200] [--providers 20] [--lookups-per-hour 25] [--republish-hours 22,0.5] [--seed 7]</c>: durability and routing health.</item>
@@ -22,7 +24,7 @@ namespace Overlay.Bench;
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | sim lookups|loss|churn --out FILE [options]";
+    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | streams --out FILE [options] | sim lookups|loss|churn --out FILE [options]";
 
     private static async Task<int> Main(string[] args)
     {
@@ -35,6 +37,7 @@ internal static class Program
                 ["udp", "swarm", .. var rest] => await RunSwarmAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["session", "figures", .. var rest] => await WriteAsync(Options.Parse(rest), o => Session.SessionBenchmarks.RunAsync(o.Int("reps", 5), Console.Out).GetAwaiter().GetResult()).ConfigureAwait(false),
                 ["stream", "throughput", .. var rest] => await RunStreamThroughputAsync(Options.Parse(rest)).ConfigureAwait(false),
+                ["streams", .. var rest] => await WriteAsync(Options.Parse(rest), o => StreamsBenchmark.Run(new StreamsSettings(o.Int("mib", 256), o.Int("reps", 3), o.Int("seed", 7)), Console.Out)).ConfigureAwait(false),
                 ["sim", "lookups", .. var rest] => await WriteAsync(Options.Parse(rest), o => SimulationRunner.Lookups(Ints(o.Get("nodes", "1000,10000,50000")), o.Int("lookups", 1000), o.Int("seed", 7), Console.Out, o.Required("svg"))).ConfigureAwait(false),
                 ["sim", "loss", .. var rest] => await WriteAsync(Options.Parse(rest), o => SimulationRunner.Loss(o.Int("nodes", 2000), Doubles(o.Get("loss", "0.01,0.05,0.10")), o.Int("lookups", 500), o.Int("seed", 7), Console.Out)).ConfigureAwait(false),
                 ["sim", "churn", .. var rest] => await WriteAsync(Options.Parse(rest), o => SimulationRunner.Churn(o.Int("nodes", 1000), o.Double("hours", 48), o.Double("loss", 0.05), TimeSpan.FromHours(o.Double("session-hours", 1)), o.Int("records", 200), o.Int("providers", 20), o.Int("lookups-per-hour", 25), Doubles(o.Get("republish-hours", "22,0.5")).Select(TimeSpan.FromHours).ToList(), o.Int("seed", 7), Console.Out)).ConfigureAwait(false),

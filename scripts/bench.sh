@@ -8,6 +8,7 @@
 #   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
 #   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3; session paths as they land), handshakes/s
 #                              and a session's round trip (~2 min); rewrites the Sessions section
+#   scripts/bench.sh streams   stream-core throughput, lossless and at 1 % loss, and the reliable path (~1 min); rewrites the Streams section
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.
 set -euo pipefail
@@ -145,8 +146,34 @@ if [[ "${1:-}" == "daemon" ]]; then
   echo "== wrote the Daemon section of $out"
   exit 0
 fi
+if [[ "${1:-}" == "streams" ]]; then
+  # Stream core (StreamMux) throughput without encryption, in virtual time on one thread: replaces "## Streams".
+  dotnet build -c Release --nologo -v q Bench/Overlay.Bench.csproj
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  streams_cmd=(streams --mib 256 --reps 3 --seed 7)
+  timeout 900 dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll "${streams_cmd[@]}" --out "$work/streams.md"
+  {
+    echo "## Streams (scripts/bench.sh streams)"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs. Command: \`dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll ${streams_cmd[*]}\`"
+    echo
+    cat "$work/streams.md"
+    echo
+  } > "$work/section.md"
+  out=Bench/RESULTS.md
+  # Drop the old Streams section; put the new one before Daemon (or Simulation), else at the end.
+  awk -v section="$work/section.md" '
+    function emit(  line) { while ((getline line < section) > 0) print line; close(section); done = 1 }
+    /^## / { skipping = ($0 ~ /^## Streams/); if (!done && ($0 ~ /^## Daemon/ || $0 ~ /^## Simulation/)) emit() }
+    !skipping { print }
+    END { if (!done) emit() }
+  ' "$out" > "$out.new" && mv "$out.new" "$out"
+  echo "== wrote the Streams section of $out"
+  exit 0
+fi
 if [[ "${1:-}" == "--quick" ]]; then quick=1; shift; fi
-if [[ $# -gt 0 ]]; then echo "usage: scripts/bench.sh [--quick | sim | daemon]" >&2; exit 2; fi
+if [[ $# -gt 0 ]]; then echo "usage: scripts/bench.sh [--quick | sim | daemon | streams]" >&2; exit 2; fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -207,9 +234,9 @@ out=Bench/RESULTS.md
   echo
   cat "$work/swarm.md"
   echo
-  # "## Comparisons..." sections are one-off measurements (each with its commands and date), and "## Sessions" comes
-  # from its own mode: both are kept as they are.
-  if [[ -f "$out" ]]; then awk '/^## /{keep = /^## (Comparisons|Sessions)/} keep' "$out"; fi
+  # "## Comparisons..." sections are one-off measurements (each with its commands and date), kept as they are; so are
+  # "## Sessions" and "## Streams", which their own modes write.
+  if [[ -f "$out" ]]; then awk '/^## /{keep = /^## (Comparisons|Sessions|Streams)/} keep' "$out"; fi
   # The Daemon and Simulation sections come from their own modes; keep what the last runs wrote.
   if grep -q '^## Daemon' "$out" 2>/dev/null; then sed -n '/^## Daemon/,$p' "$out"
   elif grep -q '^## Simulation' "$out" 2>/dev/null; then sed -n '/^## Simulation/,$p' "$out"

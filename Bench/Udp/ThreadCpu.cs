@@ -34,6 +34,13 @@ internal static partial class ThreadCpu
         return result;
     }
 
+    /// <summary>Returns nanoseconds on CPU of the calling thread (its /proc schedstat).</summary>
+    public static long CurrentThreadNanoseconds()
+    {
+        var text = File.ReadAllText("/proc/thread-self/schedstat");
+        return long.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Returns the CPU nanoseconds each thread spent between two snapshots, largest first.</summary>
     public static List<(int Tid, long Nanoseconds)> Delta(Dictionary<int, long> before, Dictionary<int, long> after) =>
         after.Select(a => (a.Key, a.Value - before.GetValueOrDefault(a.Key))).OrderByDescending(d => d.Item2).ToList();
