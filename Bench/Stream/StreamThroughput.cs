@@ -84,6 +84,27 @@ internal static class StreamThroughput
         return (clientTls, serverTls, new Disposer(listener, certificate));
     });
 
+    /// <summary>A TCP session: the proven-identity Noise channel on 127.0.0.1, then one multiplexed stream (reliable
+    /// path, 16 KiB records, ChaCha20-Poly1305).</summary>
+    public static StreamPath TcpSession { get; } = new("TCP session (Noise XX + streams)", async ct =>
+    {
+        var (client, server, listener) = await TcpPairAsync(ct).ConfigureAwait(false);
+        var alice = Overlay.Transport.NodeIdentity.Generate();
+        var bob = Overlay.Transport.NodeIdentity.Generate();
+        var bobChannel = Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(server, bob, initiator: false, null, TimeProvider.System, ct);
+        var aliceChannel = await Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(client, alice, initiator: true, bob.Id, TimeProvider.System, ct).ConfigureAwait(false);
+        var options = Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath();
+        var a = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(aliceChannel), isClient: true, options);
+        var b = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(await bobChannel.ConfigureAwait(false)), isClient: false, Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath());
+        a.Start();
+        b.Start();
+        var writer = await a.OpenStreamAsync(ct).ConfigureAwait(false);
+        await writer.WriteAsync(new byte[1], ct).ConfigureAwait(false);
+        var reader = await b.AcceptStreamAsync(ct).ConfigureAwait(false);
+        await reader.ReadExactlyAsync(new byte[1], ct).ConfigureAwait(false);
+        return (writer, reader, new Disposer(listener, null, a, b));
+    });
+
     private static async Task<(double MibPerSecond, double CpuSecondsPerGib)> RunOnceAsync(StreamPath path, int mib)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
@@ -155,14 +176,18 @@ internal static class StreamThroughput
     }
 
     /// <summary>Disposes what a path left open besides its two streams.</summary>
-    private sealed class Disposer(TcpListener listener, IDisposable? other = null) : IAsyncDisposable
+    private sealed class Disposer(TcpListener listener, IDisposable? other = null, params IAsyncDisposable[] connections) : IAsyncDisposable
     {
-        public ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
             listener.Stop();
             listener.Dispose();
             other?.Dispose();
-            return ValueTask.CompletedTask;
         }
     }
 }
