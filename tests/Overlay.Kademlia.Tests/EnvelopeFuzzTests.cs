@@ -1,7 +1,9 @@
 using System.Net;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using Overlay.Kademlia.Internal;
 using Overlay.Kademlia.Wire;
+using Overlay.Testing;
 using Xunit.Abstractions;
 using WireRecord = Overlay.Kademlia.Wire.Record;
 
@@ -10,7 +12,9 @@ namespace Overlay.Kademlia.Tests;
 /// <summary>
 /// Mutation fuzzing of the datagram decoder. The node's receive loop relies on this contract: for any bytes,
 /// <c>Envelope.Parser.ParseFrom</c> either returns a message or throws <see cref="InvalidProtocolBufferException"/>,
-/// nothing else; and the codec's Try methods and record verification never throw on whatever it returns.
+/// nothing else, and it returns one exactly for the bytes an independent reading of the wire format finds well-formed;
+/// the codec's Try methods and record verification never throw on whatever it returns; and a node answers each input
+/// or drops it for the reason its bytes give.
 /// </summary>
 public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
 {
@@ -19,27 +23,39 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
     private static readonly DateTimeOffset Now = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void ParseFrom_OnlyEverThrowsInvalidProtocolBufferException()
+    public void ParseFrom_AcceptsExactlyTheWellFormedInputs_OnlyEverThrowsInvalidProtocolBufferException_AndReencodesWhatItAccepts()
     {
         var samples = ValidEnvelopes().Select(e => e.ToByteArray()).ToList();
         Assert.All(samples, s => Assert.True(s.Length <= KademliaOptions.MaxDatagramBytes, $"sample of {s.Length} bytes exceeds a datagram"));
+        Assert.All(samples, s => Assert.True(WireModel.IsWellFormed(s), "the wire model rejects a valid envelope"));
 
         var random = new Random(Seed);
-        int parsed = 0, rejected = 0, verified = 0;
+        int parsed = 0, rejected = 0, verified = 0, wellFormed = 0;
         var bodies = new HashSet<Envelope.BodyOneofCase>();
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
-            var input = random.Next(10) == 0 ? RandomBytes(random) : Mutate(samples[random.Next(samples.Count)], samples, random);
+            var input = NextInput(random, samples);
+            var expected = WireModel.IsWellFormed(input);
+            wellFormed += expected ? 1 : 0;
             try
             {
                 var envelope = Envelope.Parser.ParseFrom(input);
                 parsed++;
+                Assert.True(expected, "parsed, but the wire model finds the bytes malformed");
+
+                // What was accepted re-encodes to bytes that parse back to the same value and re-encode identically
+                // (unknown fields included), so a node never answers or forwards something other than what it read.
+                var encoded = envelope.ToByteArray();
+                var again = Envelope.Parser.ParseFrom(encoded);
+                Assert.Equal(envelope, again);
+                Assert.Equal(encoded, again.ToByteArray());
                 bodies.Add(envelope.BodyCase);
                 verified += Exercise(envelope, verify: iteration % 4 == 0);
             }
             catch (InvalidProtocolBufferException)
             {
                 rejected++;
+                Assert.False(expected, $"seed {Seed} iteration {iteration}: rejected, but the wire model finds the bytes well-formed; input {Convert.ToHexString(input)}");
             }
             catch (Exception ex)
             {
@@ -47,12 +63,54 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"seed {Seed}: {Iterations} inputs, {parsed} parsed ({bodies.Count} body cases), {rejected} rejected, {verified} signatures checked");
-        Assert.Equal(Iterations, parsed + rejected);
+        output.WriteLine($"seed {Seed}: {Iterations} inputs, {parsed} parsed ({bodies.Count} body cases), {rejected} rejected, {wellFormed} well-formed by the wire model, {verified} signatures checked");
+        Assert.Equal(wellFormed, parsed);
         Assert.True(parsed > Iterations / 10, $"only {parsed} inputs parsed");
         Assert.True(rejected > Iterations / 10, $"only {rejected} inputs rejected");
         Assert.True(bodies.Count == 13, $"only {bodies.Count} body cases seen among parsed inputs");
         Assert.True(verified > 100, $"only {verified} mutable records reached signature verification");
+    }
+
+    [Fact]
+    public async Task Node_AnswersOrDropsEachFuzzedInput_ForTheReasonItsBytesGive()
+    {
+        var samples = ValidEnvelopes().Select(e => e.ToByteArray()).ToList();
+        var random = new Random(Seed);
+        var transport = new RecordingTransport(new IPEndPoint(IPAddress.Loopback, 4000));
+        var drops = new DropRecorder();
+
+        // Rate limits off and the clock frozen: every outcome is decided by the bytes alone.
+        var options = new KademliaOptions { MaxRequestsPerSecondPerIp = 0, MaxRequestsPerSecond = 0 };
+        await using var node = new KademliaNode(DhtRecordTests.Identity(7), transport, options, new ManualTimeProvider(), drops, new Random(Seed));
+        node.Start();
+        var source = new IPEndPoint(IPAddress.Loopback, 5000);
+        var expectedDrops = new Dictionary<string, int>();
+        var expectedAnswers = new List<uint>();
+        for (var iteration = 0; iteration < Iterations; iteration++)
+        {
+            var input = NextInput(random, samples);
+            if (ExpectedDrop(input, node.Id, out var transactionId) is { } reason)
+            {
+                expectedDrops[reason] = expectedDrops.GetValueOrDefault(reason) + 1;
+            }
+            else
+            {
+                expectedAnswers.Add(transactionId);
+            }
+
+            transport.Deliver(source, input);
+        }
+
+        var stats = node.GetStatistics();
+        output.WriteLine($"seed {Seed}: {expectedAnswers.Count} answered; dropped {string.Join(", ", expectedDrops.OrderBy(d => d.Key).Select(d => $"{d.Key} {d.Value}"))}");
+        Assert.Equal(Iterations, stats.DatagramsReceived);
+        Assert.Equal(expectedDrops.OrderBy(d => d.Key), drops.Reasons.OrderBy(d => d.Key));
+        Assert.Equal(Iterations - expectedAnswers.Count, stats.DatagramsDropped);
+        Assert.Equal(expectedAnswers.Count, stats.RequestsServed);
+
+        // One answer per request answered, in order, each echoing its request's transaction id.
+        Assert.Equal(expectedAnswers, transport.AnswerTransactionIds(source));
+        Assert.True(expectedDrops.Count >= 7, $"only {expectedDrops.Count} drop reasons occurred");
     }
 
     [Fact]
@@ -118,6 +176,49 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
         var check = record.Verify(KademliaOptions.DefaultMaxValueBytes);
         Assert.True(Enum.IsDefined(check));
         return record.IsMutable && record.PublicKey.Length == 32 && record.Salt.Length <= 64 ? 1 : 0;
+    }
+
+    /// <summary>Draws the next fuzz input: one in ten random bytes, else a mutated valid envelope.</summary>
+    private static byte[] NextInput(Random random, List<byte[]> samples) =>
+        random.Next(10) == 0 ? RandomBytes(random) : Mutate(samples[random.Next(samples.Count)], samples, random);
+
+    /// <summary>
+    /// The reason a node must drop <paramref name="input"/> for (the drop reasons of ARCHITECTURE.md and
+    /// kademlia.proto's field rules), or null when it must answer it; then <paramref name="transactionId"/> is the id
+    /// the answer must echo. Written from the rules, not from the node's code: malformed bytes (by
+    /// <see cref="WireModel"/>), another version, a sender ID that is not 32 bytes (or is the node's own), no known
+    /// body, an answer to nothing we asked, a FIND_NODE target or a FIND_VALUE / GET_PROVIDERS key not 32 bytes.
+    /// </summary>
+    private static string? ExpectedDrop(byte[] input, NodeId self, out uint transactionId)
+    {
+        transactionId = 0;
+        if (!WireModel.IsWellFormed(input))
+        {
+            return "malformed";
+        }
+
+        var envelope = Envelope.Parser.ParseFrom(input);
+        transactionId = envelope.TransactionId;
+        if (envelope.Version != 1)
+        {
+            return "version";
+        }
+
+        if (envelope.SenderId.Length != 32 || envelope.SenderId.Span.SequenceEqual(self.ToArray()))
+        {
+            return "sender-id";
+        }
+
+        return envelope.BodyCase switch
+        {
+            Envelope.BodyOneofCase.None => "unknown-body",
+            Envelope.BodyOneofCase.Pong or Envelope.BodyOneofCase.Nodes or Envelope.BodyOneofCase.Value
+                or Envelope.BodyOneofCase.Stored or Envelope.BodyOneofCase.ProviderAdded or Envelope.BodyOneofCase.Providers => "unsolicited",
+            Envelope.BodyOneofCase.FindNode when envelope.FindNode.Target.Length != 32 => "bad-target",
+            Envelope.BodyOneofCase.FindValue when envelope.FindValue.Key.Length != 32 => "bad-key",
+            Envelope.BodyOneofCase.GetProviders when envelope.GetProviders.Key.Length != 32 => "bad-key",
+            _ => null,
+        };
     }
 
     private static byte[] RandomBytes(Random random)
@@ -225,5 +326,214 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
                 Token = Token(),
             }),
         ];
+    }
+
+    /// <summary>
+    /// An independent reading of the protobuf wire format (protobuf.dev, "Encoding") for kademlia.proto's Envelope,
+    /// to say which bytes a conforming parser must accept: tags are varints with a field number above zero; varints
+    /// take at most 10 bytes; lengths are non-negative 32-bit values that fit the enclosing message; fixed fields
+    /// need 4 or 8 bytes; a group (an unknown field here) ends with the end tag of its own number, and an end tag
+    /// elsewhere is an error; wire types 6 and 7 do not exist. Fields of a message type are read as messages (nested
+    /// at most 100 deep, Google.Protobuf's default recursion limit); every other field is only skipped, since no
+    /// scalar field of the schema checks its content (no strings: nothing is checked for UTF-8).
+    /// </summary>
+    private static class WireModel
+    {
+        private const int RecursionLimit = 100;
+
+        /// <summary>Message-typed fields by message: field number → type. Messages not listed have none.</summary>
+        private static readonly Dictionary<string, Dictionary<int, string>> MessageFields = new()
+        {
+            ["Envelope"] = new()
+            {
+                [10] = "Leaf", [11] = "Leaf", [12] = "Leaf", [13] = "NodesResponse", [14] = "Leaf", [15] = "ValueResponse",
+                [16] = "StoreRequest", [17] = "Leaf", [18] = "Leaf", [19] = "Leaf", [20] = "Leaf", [21] = "ProvidersResponse",
+            },
+            ["NodesResponse"] = new() { [1] = "Leaf" },
+            ["ValueResponse"] = new() { [1] = "Leaf", [2] = "Leaf" },
+            ["StoreRequest"] = new() { [2] = "Leaf" },
+            ["ProvidersResponse"] = new() { [1] = "Leaf", [2] = "Leaf" },
+            ["Leaf"] = new(),
+        };
+
+        public static bool IsWellFormed(byte[] bytes)
+        {
+            var position = 0;
+            return Message(bytes, ref position, bytes.Length, "Envelope", depth: 0);
+        }
+
+        private static bool Message(byte[] bytes, ref int position, int end, string type, int depth)
+        {
+            while (position < end)
+            {
+                if (!Tag(bytes, ref position, end, out var field, out var wireType))
+                {
+                    return false;
+                }
+
+                if (wireType == 2 && MessageFields[type].TryGetValue(field, out var nested))
+                {
+                    if (!Length(bytes, ref position, end, out var length) || depth >= RecursionLimit
+                        || !Message(bytes, ref position, position + length, nested, depth + 1))
+                    {
+                        return false;
+                    }
+
+                    continue;
+                }
+
+                if (!Skip(bytes, ref position, end, field, wireType, depth))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static bool Skip(byte[] bytes, ref int position, int end, int field, int wireType, int depth)
+        {
+            switch (wireType)
+            {
+                case 0:
+                    return Varint(bytes, ref position, end, out _);
+                case 1:
+                    return Advance(ref position, end, 8);
+                case 2:
+                    return Length(bytes, ref position, end, out var length) && Advance(ref position, end, length);
+                case 3:
+                    if (depth >= RecursionLimit)
+                    {
+                        return false;
+                    }
+
+                    while (Tag(bytes, ref position, end, out var inner, out var innerType))
+                    {
+                        if (innerType == 4)
+                        {
+                            return inner == field;
+                        }
+
+                        if (!Skip(bytes, ref position, end, inner, innerType, depth + 1))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return false; // the input ended, or a bad tag, before the group's end tag
+                case 5:
+                    return Advance(ref position, end, 4);
+                default:
+                    return false; // 4: an end tag with no group open; 6 and 7: no such wire type
+            }
+        }
+
+        /// <summary>Reads a tag: a varint whose low 32 bits hold the field number (above 0) and the wire type.</summary>
+        private static bool Tag(byte[] bytes, ref int position, int end, out int field, out int wireType)
+        {
+            field = wireType = 0;
+            if (!Varint(bytes, ref position, end, out var value))
+            {
+                return false;
+            }
+
+            var tag = (uint)value;
+            field = (int)(tag >> 3);
+            wireType = (int)(tag & 7);
+            return field != 0;
+        }
+
+        /// <summary>Reads a length: a varint whose low 32 bits, as a signed number, are not negative and fit before <paramref name="end"/>.</summary>
+        private static bool Length(byte[] bytes, ref int position, int end, out int length)
+        {
+            length = 0;
+            if (!Varint(bytes, ref position, end, out var value))
+            {
+                return false;
+            }
+
+            length = (int)(uint)value;
+            return length >= 0 && length <= end - position;
+        }
+
+        private static bool Varint(byte[] bytes, ref int position, int end, out ulong value)
+        {
+            value = 0;
+            for (var i = 0; i < 10 && position < end; i++)
+            {
+                var b = bytes[position++];
+                value |= (ulong)(b & 0x7f) << (7 * i);
+                if (b < 0x80)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static bool Advance(ref int position, int end, int count)
+        {
+            if (count > end - position)
+            {
+                return false;
+            }
+
+            position += count;
+            return true;
+        }
+    }
+
+    /// <summary>A transport that delivers what the test hands it and records what the node sends, decoded.</summary>
+    private sealed class RecordingTransport(IPEndPoint localEndPoint) : IMessageTransport
+    {
+        private readonly List<(IPEndPoint To, Envelope Envelope)> _sent = [];
+        private DatagramHandler? _handler;
+
+        public IPEndPoint LocalEndPoint { get; } = localEndPoint;
+
+        public bool RequiresAsynchronousContinuations => false;
+
+        public void Start(DatagramHandler handler) => _handler = handler;
+
+        public void Send(IPEndPoint remote, ReadOnlySpan<byte> datagram) => _sent.Add((remote, Envelope.Parser.ParseFrom(datagram)));
+
+        public void Deliver(IPEndPoint source, byte[] datagram) => _handler!(source, datagram);
+
+        /// <summary>Transaction ids of the answers sent to <paramref name="to"/>, in order (the node's own PINGs left out).</summary>
+        public List<uint> AnswerTransactionIds(IPEndPoint to) =>
+            _sent.Where(s => s.To.Equals(to) && s.Envelope.BodyCase != Envelope.BodyOneofCase.Ping).Select(s => s.Envelope.TransactionId).ToList();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Counts the reasons of the node's "dropped datagram" log events (EventId 1022).</summary>
+    private sealed class DropRecorder : ILoggerFactory, ILogger
+    {
+        public Dictionary<string, int> Reasons { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 1022 && state is IReadOnlyList<KeyValuePair<string, object?>> fields
+                && fields.FirstOrDefault(f => f.Key == "Reason").Value is string reason)
+            {
+                Reasons[reason] = Reasons.GetValueOrDefault(reason) + 1;
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -128,7 +128,12 @@ public sealed class UdpMessageTransportTests
     {
         var transport = Bind(IPAddress.Loopback, batched);
         var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        transport.Start((_, _) => received.TrySetResult());
+        var delivered = 0;
+        transport.Start((_, _) =>
+        {
+            Interlocked.Increment(ref delivered);
+            received.TrySetResult();
+        });
         using (var client = NewClient(IPAddress.Loopback))
         {
             // One datagram through the loop proves the thread is in its receive call when Dispose comes.
@@ -138,10 +143,24 @@ public sealed class UdpMessageTransportTests
 
         var port = transport.LocalEndPoint.Port;
         await transport.DisposeAsync().AsTask().WaitAsync(Bound);
-        transport.Send(new IPEndPoint(IPAddress.Loopback, 9), Payload(2, 8));
 
+        // A send after disposal is dropped before any system call, and is not a send error.
+        var sendCalls = transport.SendCalls;
+        transport.Send(new IPEndPoint(IPAddress.Loopback, 9), Payload(2, 8));
+        Assert.Equal(sendCalls, transport.SendCalls);
+        Assert.Equal(0, transport.SendErrors);
+
+        // The port is free: a new transport binds it and receives what is sent there; the old one delivers nothing more.
         await using var again = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, port), ReceiveBufferBytes);
-        Assert.Equal(port, again.LocalEndPoint.Port);
+        var arrived = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        again.Start((_, datagram) => arrived.TrySetResult(datagram.ToArray()));
+        using (var client = NewClient(IPAddress.Loopback))
+        {
+            client.SendTo(Payload(3, 8), new IPEndPoint(IPAddress.Loopback, port));
+            Assert.Equal(Payload(3, 8), await arrived.Task.WaitAsync(Bound));
+        }
+
+        Assert.Equal(1, Volatile.Read(ref delivered));
     }
 
     [Theory]
@@ -150,32 +169,28 @@ public sealed class UdpMessageTransportTests
     {
         var transport = Bind(IPAddress.Loopback, batched);
         var port = transport.LocalEndPoint.Port;
-        var disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var portHeldDuringHandler = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         transport.Start((_, _) =>
         {
             transport.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            disposed.TrySetResult();
+
+            // Still inside the handler, so the loop has not returned: the socket must still be open.
+            portHeldDuringHandler.TrySetResult(IsPortInUse(port));
         });
         using (var client = NewClient(IPAddress.Loopback))
         {
             client.SendTo(Payload(1, 8), transport.LocalEndPoint);
-            await disposed.Task.WaitAsync(Bound);
+            Assert.True(await portHeldDuringHandler.Task.WaitAsync(Bound), "the socket was closed while its own handler still ran");
         }
 
-        // The socket closes just after the handler returns; bind again within the bound.
+        // The socket closes just after the handler returns: the port is free within the bound.
         using var deadline = new CancellationTokenSource(Bound);
-        while (true)
+        while (IsPortInUse(port) && !deadline.IsCancellationRequested)
         {
-            try
-            {
-                await using var again = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, port), ReceiveBufferBytes);
-                break;
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse && !deadline.IsCancellationRequested)
-            {
-                await Task.Delay(10);
-            }
+            await Task.Delay(10);
         }
+
+        Assert.False(IsPortInUse(port), $"port {port} still in use {Bound.TotalSeconds:0} s after the handler that disposed the transport returned");
     }
 
     [Fact]
@@ -201,6 +216,21 @@ public sealed class UdpMessageTransportTests
         var transport = UdpMessageTransport.Bind(new IPEndPoint(address, 0), ReceiveBufferBytes);
         transport.UseBatchedCalls = batched;
         return transport;
+    }
+
+    /// <summary>Whether a UDP socket holds 127.0.0.1:<paramref name="port"/>, found by trying to bind it (and letting it go).</summary>
+    private static bool IsPortInUse(int port)
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            return false;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return true;
+        }
     }
 
     private static Socket NewClient(IPAddress address)
