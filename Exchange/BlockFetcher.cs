@@ -53,7 +53,8 @@ public sealed class BlockFetcher
 
     /// <summary>Fetches every block of the DAG rooted at <paramref name="root"/> that the store lacks.</summary>
     /// <param name="root">The DAG root (raw or dag-pb).</param>
-    /// <param name="providers">Endpoints to ask; duplicates are ignored. May be empty if the store already holds the DAG.</param>
+    /// <param name="providers">Providers to ask (address and, when known, node ID; an <see cref="IPEndPoint"/> converts);
+    /// duplicates are ignored. May be empty if the store already holds the DAG.</param>
     /// <param name="progress">Receives the cumulative number of block bytes fetched after each stored block.</param>
     /// <param name="cancellationToken">Cancels the fetch; blocks already stored stay.</param>
     /// <returns>Counts of blocks, bytes, bad blocks and dropped providers, and the elapsed time.</returns>
@@ -64,7 +65,7 @@ public sealed class BlockFetcher
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<FetchResult> FetchDagAsync(
         Cid root,
-        IReadOnlyList<IPEndPoint> providers,
+        IReadOnlyList<PeerAddress> providers,
         IProgress<long>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -106,7 +107,7 @@ public sealed class BlockFetcher
         private int _providersDropped;
         private Exception? _failure;
 
-        public FetchSession(BlockFetcher fetcher, List<IPEndPoint> endpoints, IProgress<long>? progress, CancellationToken cancellationToken)
+        public FetchSession(BlockFetcher fetcher, List<PeerAddress> endpoints, IProgress<long>? progress, CancellationToken cancellationToken)
         {
             _fetcher = fetcher;
             _progress = progress;

@@ -3,12 +3,14 @@ using System.Net.Sockets;
 
 namespace Overlay.Transport;
 
-/// <summary>An <see cref="IStreamConnector"/> opening plain TCP connections with Nagle disabled. Thread-safe.</summary>
+/// <summary>An <see cref="IStreamConnector"/> opening plain TCP connections with Nagle disabled; the expected node ID of a
+/// <see cref="PeerAddress"/> is not checked (nothing on plain TCP proves one). Thread-safe.</summary>
 public sealed class TcpStreamConnector : IStreamConnector
 {
     /// <inheritdoc />
-    public async ValueTask<Stream> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
+    public async ValueTask<Stream> ConnectAsync(PeerAddress peer, CancellationToken cancellationToken = default)
     {
+        var endPoint = peer.EndPoint;
         ArgumentNullException.ThrowIfNull(endPoint);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try

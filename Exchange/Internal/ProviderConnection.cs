@@ -30,10 +30,10 @@ internal sealed class ProviderConnection : IAsyncDisposable
     private int _isDropped;
     private string? _dropReason;
 
-    public ProviderConnection(IPEndPoint endPoint, IStreamConnector connector, ExchangeOptions options, TimeProvider timeProvider, ILogger logger, Action<ProviderConnection, string> onDropped)
+    public ProviderConnection(PeerAddress peer, IStreamConnector connector, ExchangeOptions options, TimeProvider timeProvider, ILogger logger, Action<ProviderConnection, string> onDropped)
     {
         _onDropped = onDropped;
-        EndPoint = endPoint;
+        Peer = peer;
         _connector = connector;
         _options = options;
         _timeProvider = timeProvider;
@@ -41,7 +41,11 @@ internal sealed class ProviderConnection : IAsyncDisposable
         Window = new SemaphoreSlim(options.RequestWindow, options.RequestWindow);
     }
 
-    public IPEndPoint EndPoint { get; }
+    /// <summary>Gets the provider's address and, when known, its node ID.</summary>
+    public PeerAddress Peer { get; }
+
+    /// <summary>Gets the provider's address and port.</summary>
+    public IPEndPoint EndPoint => Peer.EndPoint;
 
     /// <summary>Gets the in-flight request window; callers hold a slot around <see cref="RequestAsync"/>.</summary>
     public SemaphoreSlim Window { get; }
@@ -170,7 +174,7 @@ internal sealed class ProviderConnection : IAsyncDisposable
             Stream stream;
             try
             {
-                stream = await _connector.ConnectAsync(EndPoint, linked.Token).ConfigureAwait(false);
+                stream = await _connector.ConnectAsync(Peer, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {

@@ -277,7 +277,7 @@ internal sealed class NodeApi(NodeRuntime runtime, NodeMetrics metrics, ILogger<
 
         var found = await FindProvidersAsync(cid, cancellationToken).ConfigureAwait(false);
         var self = runtime.Dht.Id;
-        var endPoints = found.Providers.Where(p => p.ProviderId != self).Select(p => p.EndPoint).Distinct().ToArray();
+        var endPoints = found.Providers.Where(p => p.ProviderId != self).Select(p => new PeerAddress(p.EndPoint, p.ProviderId)).Distinct().ToArray();
         if (endPoints.Length == 0)
         {
             var lookupTime = Time.GetElapsedTime(started);

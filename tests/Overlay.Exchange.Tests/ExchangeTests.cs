@@ -100,7 +100,7 @@ public sealed class ExchangeTests : IAsyncLifetime
     {
         var a = new CountingBlockStore(_source);
         var b = new CountingBlockStore(_source);
-        var providers = new[] { StartServer(a), StartServer(b) };
+        PeerAddress[] providers = [StartServer(a), StartServer(b)];
         var target = new MemoryBlockStore();
         long lastProgress = 0;
         var result = await CreateFetcher(target).FetchDagAsync(_file.Root, providers, new SyncProgress(v => lastProgress = v), _timeout.Token);
@@ -122,7 +122,7 @@ public sealed class ExchangeTests : IAsyncLifetime
     [Fact]
     public async Task Fetch_CorruptAndHonestProvider_DropsCorruptOne_StoresOnlyGoodBlocks()
     {
-        var providers = new[] { StartServer(new CorruptingBlockStore(_source)), StartServer(_source) };
+        PeerAddress[] providers = [StartServer(new CorruptingBlockStore(_source)), StartServer(_source)];
         var target = new MemoryBlockStore();
         var result = await CreateFetcher(target).FetchDagAsync(_file.Root, providers, cancellationToken: _timeout.Token);
 
@@ -149,7 +149,7 @@ public sealed class ExchangeTests : IAsyncLifetime
     [Fact]
     public async Task Fetch_RefusedProviders_ThrowsExchangeException()
     {
-        var dead = new[] { UnusedEndPoint(), UnusedEndPoint() };
+        PeerAddress[] dead = [UnusedEndPoint(), UnusedEndPoint()];
         var ex = await Assert.ThrowsAsync<ExchangeException>(() =>
             CreateFetcher(new MemoryBlockStore()).FetchDagAsync(_file.Root, dead, cancellationToken: _timeout.Token));
 
@@ -161,7 +161,7 @@ public sealed class ExchangeTests : IAsyncLifetime
     [Fact]
     public async Task Fetch_NotFoundProvider_IsKept_BlockAskedElsewhere()
     {
-        var providers = new[] { StartServer(new MemoryBlockStore()), StartServer(_source) };
+        PeerAddress[] providers = [StartServer(new MemoryBlockStore()), StartServer(_source)];
         var target = new MemoryBlockStore();
         var result = await CreateFetcher(target).FetchDagAsync(_file.Root, providers, cancellationToken: _timeout.Token);
         Assert.Equal(0, result.ProvidersDropped);
@@ -202,7 +202,7 @@ public sealed class ExchangeTests : IAsyncLifetime
         // The timeout applies to the serving provider too: at 300 ms it once expired on a loaded CI run (the test
         // suites run in parallel) and dropped the good provider as well. 2 s costs the test one 2 s wait.
         var options = new ExchangeOptions { RequestTimeout = TimeSpan.FromSeconds(2) };
-        var providers = new[] { (IPEndPoint)silent.LocalEndpoint, StartServer(_source) };
+        PeerAddress[] providers = [(IPEndPoint)silent.LocalEndpoint, StartServer(_source)];
         var target = new MemoryBlockStore();
         var result = await CreateFetcher(target, options).FetchDagAsync(_file.Root, providers, cancellationToken: _timeout.Token);
         Assert.Equal(1, result.ProvidersDropped);

@@ -51,8 +51,9 @@ public sealed class InMemoryStreamNetwork
 
     private sealed class Connector(InMemoryStreamNetwork network, IPAddress address) : IStreamConnector
     {
-        public ValueTask<Stream> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken = default)
+        public ValueTask<Stream> ConnectAsync(PeerAddress peer, CancellationToken cancellationToken = default)
         {
+            var endPoint = peer.EndPoint;
             cancellationToken.ThrowIfCancellationRequested();
             if (!network._listeners.TryGetValue(endPoint, out var listener))
             {
