@@ -41,6 +41,10 @@ namespace Overlay.Exchange;
 /// </remarks>
 public sealed class BlockExchangeServer : IAsyncDisposable
 {
+    /// <summary>The protocol name of block exchange streams on peer sessions: <c>/overlay/exchange/1</c> (the daemon's
+    /// connection manager routes streams opened with it to this server).</summary>
+    public const string ProtocolName = "/overlay/exchange/1";
+
     /// <summary>Least time between two refusal summaries at Warning (log event 3006): 1 minute.</summary>
     private static readonly TimeSpan RefusalSummaryInterval = TimeSpan.FromMinutes(1);
 

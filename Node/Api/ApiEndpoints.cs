@@ -12,7 +12,8 @@ internal static class ApiEndpoints
 
     /// <summary>
     /// Maps: GET id, GET status, GET peers, POST ping?addr=, GET dht/find-node/{id}, POST dht/put, GET dht/get/{key},
-    /// GET dht/providers/{cid}, POST add, POST fetch/{cid}, GET cat/{cid}, GET cat/{cid}/status, each with its <see cref="ApiRoutePolicy"/>;
+    /// GET dht/providers/{cid}, POST add, POST fetch/{cid}, GET cat/{cid}, GET cat/{cid}/status, GET connections,
+    /// POST connect?peer=, GET events (WebSocket), each with its <see cref="ApiRoutePolicy"/>;
     /// any other path under the prefix answers 404 <c>not_found</c> naming the method and path (no body allowed).
     /// </summary>
     /// <param name="endpoints">The application.</param>
@@ -35,6 +36,9 @@ internal static class ApiEndpoints
         api.MapPost("fetch/{cid}", (NodeApi node, string cid, CancellationToken cancellationToken) => node.FetchAsync(cid, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
         api.MapGet("cat/{cid}", (NodeApi node, HttpContext context, string cid) => node.CatAsync(context, cid)).WithBody(ApiRoutePolicy.NoBody);
         api.MapGet("cat/{cid}/status", (NodeApi node, string cid) => node.GetCatStatus(cid)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("connections", (ConnectionsApi connections) => connections.GetConnections()).WithBody(ApiRoutePolicy.NoBody);
+        api.MapPost("connect", (ConnectionsApi connections, string? peer, CancellationToken cancellationToken) => connections.ConnectAsync(peer, cancellationToken)).WithBody(ApiRoutePolicy.NoBody);
+        api.MapGet("events", (ConnectionsApi connections, HttpContext context) => connections.EventsAsync(context)).WithBody(ApiRoutePolicy.NoBody);
         api.Map("{**rest}", (RequestDelegate)(context =>
             throw new ApiException(ApiError.NotFound, $"no API route {context.Request.Method} {context.Request.Path}")));
         return api;

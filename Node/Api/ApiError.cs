@@ -47,6 +47,10 @@ internal enum ApiError
 
     /// <summary>A block in the daemon's store failed verification on read (it is quarantined). HTTP 500; exit 1.</summary>
     CorruptBlock,
+
+    /// <summary>No session could be established with a peer (every path failed, or it did not prove the expected node
+    /// ID). HTTP 502; exit 1.</summary>
+    ConnectFailed,
 }
 
 /// <summary>The mappings of <see cref="ApiError"/>; the single table shared by the API and the CLI.</summary>
@@ -68,6 +72,7 @@ internal static class ApiErrors
         ApiError.Refused => "refused",
         ApiError.NoAnswer => "no_answer",
         ApiError.CorruptBlock => "corrupt_block",
+        ApiError.ConnectFailed => "connect_failed",
         _ => "internal",
     };
 
@@ -77,7 +82,7 @@ internal static class ApiErrors
     {
         ApiError.BadRequest => 400,
         ApiError.NotFound or ApiError.NoProviders => 404,
-        ApiError.FetchFailed => 502,
+        ApiError.FetchFailed or ApiError.ConnectFailed => 502,
         ApiError.BadContent => 422,
         ApiError.Unauthorized => 401,
         ApiError.Forbidden => 403,

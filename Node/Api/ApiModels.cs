@@ -149,3 +149,35 @@ internal sealed record FetchResponse(string Cid, int Blocks, long Bytes, int Pro
 /// <param name="Cid">The root CID.</param>
 /// <param name="Failure">One line for the user (e.g. a block found corrupt and quarantined), or null when the last stream did not break or is forgotten.</param>
 internal sealed record CatStatusResponse(string Cid, string? Failure);
+
+/// <summary>One session with a peer, as GET connections lists it.</summary>
+/// <param name="Peer">The peer's node ID (64 hex), proven in the handshake.</param>
+/// <param name="Path"><c>udp</c> or <c>tcp</c>.</param>
+/// <param name="Remote">The peer's current address and port.</param>
+/// <param name="Direction"><c>outbound</c> (this node dialled) or <c>inbound</c>.</param>
+/// <param name="RttMs">Smoothed round-trip time, ms (RFC 9002 §5.3; 333 before the first sample).</param>
+/// <param name="BytesSent">Payload bytes sent.</param>
+/// <param name="BytesReceived">Payload bytes received.</param>
+/// <param name="Streams">Streams open now.</param>
+/// <param name="AgeSeconds">Seconds since the session was established.</param>
+/// <param name="HandshakeMs">How long the handshake took, ms.</param>
+internal sealed record ConnectionResponse(string Peer, string Path, string Remote, string Direction, double RttMs, long BytesSent, long BytesReceived, int Streams, double AgeSeconds, double HandshakeMs);
+
+/// <summary>The answer of GET connections.</summary>
+/// <param name="Connections">Every live session, oldest first.</param>
+internal sealed record ConnectionsResponse(IReadOnlyList<ConnectionResponse> Connections);
+
+/// <summary>The answer of POST connect.</summary>
+/// <param name="Connection">The session.</param>
+/// <param name="Reused">Whether it already existed.</param>
+/// <param name="ElapsedMs">Time from the request to the session (DHT lookup of an ID included), ms.</param>
+internal sealed record ConnectResponse(ConnectionResponse Connection, bool Reused, double ElapsedMs);
+
+/// <summary>One message of the GET events WebSocket.</summary>
+/// <param name="Kind"><c>connected</c>, <c>pathchanged</c>, <c>lost</c> or <c>closed</c>.</param>
+/// <param name="Peer">The peer's node ID.</param>
+/// <param name="Path"><c>udp</c> or <c>tcp</c>.</param>
+/// <param name="Remote">The peer's address and port (the new one for <c>pathchanged</c>).</param>
+/// <param name="Reason">Why, for lost and closed; empty otherwise.</param>
+/// <param name="Time">When (UTC).</param>
+internal sealed record EventMessage(string Kind, string Peer, string Path, string Remote, string Reason, DateTimeOffset Time);

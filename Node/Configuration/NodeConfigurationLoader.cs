@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Configuration.Memory;
 using Overlay.Exchange;
 using Overlay.Kademlia;
+using Overlay.Transport.Connections;
 
 namespace Overlay.Node.Configuration;
 
@@ -31,6 +32,7 @@ internal static partial class NodeConfigurationLoader
         (NodeOptions.SectionName, typeof(NodeOptions)),
         ("Kademlia", typeof(KademliaOptions)),
         ("Exchange", typeof(ExchangeOptions)),
+        (ConnectionManagerOptions.SectionName, typeof(ConnectionManagerOptions)),
         (StorageOptions.SectionName, typeof(StorageOptions)),
         (ApiOptions.SectionName, typeof(ApiOptions)),
     ];
@@ -85,7 +87,7 @@ internal static partial class NodeConfigurationLoader
             .FirstOrDefault(c => !c.Key.Equals("Logging", StringComparison.OrdinalIgnoreCase) && !Sections.Any(s => s.Section.Equals(c.Key, StringComparison.OrdinalIgnoreCase)));
         if (unknownSection is not null)
         {
-            errors.Add((unknownSection.Path, $"unknown section '{unknownSection.Key}' (known: Node, Kademlia, Exchange, Storage, Api, Logging)"));
+            errors.Add((unknownSection.Path, $"unknown section '{unknownSection.Key}' (known: Node, Kademlia, Exchange, Connections, Storage, Api, Logging)"));
         }
 
         ThrowIfAny(configuration, configPath, errors);
@@ -115,15 +117,16 @@ internal static partial class NodeConfigurationLoader
 
         var kademlia = (KademliaOptions)bound["Kademlia"];
         var exchange = (ExchangeOptions)bound["Exchange"];
+        var connections = (ConnectionManagerOptions)bound[ConnectionManagerOptions.SectionName];
         var storage = (StorageOptions)bound[StorageOptions.SectionName];
         var api = (ApiOptions)bound[ApiOptions.SectionName];
-        foreach (var message in node.Validate().Concat(kademlia.Validate()).Concat(ValidateExchange(exchange)).Concat(storage.Validate()).Concat(api.Validate()))
+        foreach (var message in node.Validate().Concat(kademlia.Validate()).Concat(ValidateExchange(exchange)).Concat(connections.Validate()).Concat(storage.Validate()).Concat(api.Validate()))
         {
             errors.Add((KeyOf(message), message.TrimEnd('.')));
         }
 
         ThrowIfAny(configuration, configPath, errors);
-        return new NodeSettings(configPath, configuration, node, kademlia, exchange, storage, api);
+        return new NodeSettings(configPath, configuration, node, kademlia, exchange, connections, storage, api);
     }
 
     /// <summary>
@@ -211,7 +214,7 @@ internal static partial class NodeConfigurationLoader
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new ConfigException($"{configPath}: the top level must be a JSON object with sections Node, Kademlia, Exchange, Storage, Api, Logging");
+                throw new ConfigException($"{configPath}: the top level must be a JSON object with sections Node, Kademlia, Exchange, Connections, Storage, Api, Logging");
             }
         }
         catch (JsonException ex)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Overlay.Exchange;
 using Overlay.Kademlia;
+using Overlay.Transport.Connections;
 
 namespace Overlay.Node.Configuration;
 
@@ -10,6 +11,7 @@ namespace Overlay.Node.Configuration;
 /// <param name="Node">The Node section.</param>
 /// <param name="Kademlia">The Kademlia section.</param>
 /// <param name="Exchange">The Exchange section.</param>
+/// <param name="Connections">The Connections section (sessions with peers, over UDP and TCP).</param>
 /// <param name="Storage">The Storage section.</param>
 /// <param name="Api">The Api section.</param>
 internal sealed record NodeSettings(
@@ -18,6 +20,7 @@ internal sealed record NodeSettings(
     NodeOptions Node,
     KademliaOptions Kademlia,
     ExchangeOptions Exchange,
+    ConnectionManagerOptions Connections,
     StorageOptions Storage,
     ApiOptions Api)
 {

@@ -198,6 +198,7 @@ internal static class NodeHost
         builder.Services.AddSingleton(runtime);
         builder.Services.AddSingleton<NodeMetrics>();
         builder.Services.AddSingleton<NodeApi>();
+        builder.Services.AddSingleton<ConnectionsApi>();
         if (hostNode)
         {
             builder.Services.AddHostedService<NodeService>();
@@ -228,6 +229,7 @@ internal static class NodeHost
         app.Use((context, next) => ApiErrorHandler.InvokeAsync(context, next, apiLogger));
 
         // Routing first, so the guard sees the matched route's policy; the guard, so no handler runs unless it passed.
+        app.UseWebSockets();
         app.UseRouting();
         app.Use((context, next) => guard.InvokeAsync(context, next));
         app.MapNodeApi();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Overlay.Exchange;
 using Overlay.Kademlia;
 using Overlay.Node.Configuration;
+using Overlay.Transport.Connections;
 using Overlay.Transport.Datagrams;
 using Overlay.Storage;
 
@@ -10,9 +11,10 @@ namespace Overlay.Node.Daemon;
 
 /// <summary>
 /// The concrete pieces of one node, wired together: the data directory's lock, identity, UDP socket (behind a <see cref="DatagramDemux"/>), Kademlia node (on its DHT view)
-/// (with its publication file <c>&lt;data-dir&gt;/published</c>), peer cache, block store, block exchange server and
-/// fetcher. The DHT (UDP) and the exchange (TCP) share one address and port number. Owns and disposes all of them;
-/// dispose is idempotent.
+/// (with its publication file <c>&lt;data-dir&gt;/published</c>), peer cache, block store, the connection manager
+/// (secure sessions with peers; the TCP path's acceptor on the node's TCP port), and the block exchange server and
+/// fetcher, which run as the <see cref="BlockExchangeServer.ProtocolName"/> protocol on those sessions. UDP and TCP share
+/// one address and port number. Owns and disposes all of them; dispose is idempotent.
 /// </summary>
 internal sealed class NodeRuntime : IAsyncDisposable
 {
@@ -21,13 +23,14 @@ internal sealed class NodeRuntime : IAsyncDisposable
 
     private readonly DataDirectoryLock _lock;
 
-    /// <summary>The exchange's TCP listener, bound with the UDP port and handed to the server by <see cref="Start"/>.</summary>
-    private readonly TcpStreamListener _listener;
+    /// <summary>The TCP path's acceptor on the TCP port bound with the UDP port; started by <see cref="Start"/>.</summary>
+    private readonly TcpLinkAcceptor _tcpAcceptor;
 
-    private NodeRuntime(DataDirectoryLock dataLock, TcpStreamListener listener, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    private NodeRuntime(DataDirectoryLock dataLock, TcpLinkAcceptor tcpAcceptor, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, ConnectionManager connections, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
-        _listener = listener;
+        _tcpAcceptor = tcpAcceptor;
+        Connections = connections;
         Peers = new PeerCache(Path.Combine(settings.DataDirectory, PeerCache.FileName));
         Settings = settings;
         Identity = identity;
@@ -52,6 +55,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>Gets the Kademlia node.</summary>
     public KademliaNode Dht { get; }
 
+    /// <summary>Gets the connection manager: one secure session per peer, over UDP or TCP.</summary>
+    public ConnectionManager Connections { get; }
+
     /// <summary>Gets the peer cache (<c>&lt;data-dir&gt;/peers</c>): contacts tried first when the node (re)joins.</summary>
     public PeerCache Peers { get; }
 
@@ -73,7 +79,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>Gets or sets the API URL once Kestrel listens (e.g. <c>http://127.0.0.1:5001</c>).</summary>
     public string? ApiUrl { get; set; }
 
-    /// <summary>Gets the DHT endpoint (UDP); the exchange listens on TCP at the same address and port.</summary>
+    /// <summary>Gets the node's endpoint: UDP (DHT and sessions) and TCP (sessions) at the same address and port.</summary>
     public IPEndPoint EndPoint => Datagrams.LocalEndPoint;
 
     /// <summary>Creates every piece and binds the UDP and TCP sockets (one port number, see <see cref="NodePorts"/>);
@@ -103,9 +109,14 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var datagrams = new DatagramDemux(transport);
             var dht = new KademliaNode(identity, datagrams.For(DatagramKind.Dht), settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
+            var connections = new ConnectionManager(identity.Id, settings.Connections, [new TcpLinkDialer(identity, timeProvider)], timeProvider, loggerFactory)
+            {
+                LocalEndPoint = transport.LocalEndPoint,
+            };
+            var acceptor = new TcpLinkAcceptor(new TcpStreamListener(listener, loggerFactory.CreateLogger<TcpStreamListener>()), identity, connections, timeProvider, loggerFactory.CreateLogger<TcpLinkAcceptor>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
-            var fetcher = new BlockFetcher(store, new TcpStreamConnector(), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, new TcpStreamListener(listener, loggerFactory.CreateLogger<TcpStreamListener>()), settings, identity, datagrams, dht, store, server, fetcher, timeProvider);
+            var fetcher = new BlockFetcher(store, connections.Connector(BlockExchangeServer.ProtocolName), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
+            return new NodeRuntime(dataLock, acceptor, settings, identity, datagrams, dht, connections, store, server, fetcher, timeProvider);
         }
         catch
         {
@@ -119,7 +130,8 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The publication file's name in the data directory: records this node put and keys it provides.</summary>
     public const string PublicationsFileName = "published";
 
-    /// <summary>Starts the DHT and the exchange server (TCP on the DHT's address and port, bound by <see cref="Create"/>). Idempotent.</summary>
+    /// <summary>Starts the DHT, the connection manager with its TCP acceptor (bound by <see cref="Create"/>), and the
+    /// exchange server on the manager's streams. Idempotent.</summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -128,10 +140,13 @@ internal sealed class NodeRuntime : IAsyncDisposable
         }
 
         Dht.Start();
-        ExchangeServer.Start(_listener);
+        Connections.Start();
+        _tcpAcceptor.Start();
+        ExchangeServer.Start(Connections.Listen(BlockExchangeServer.ProtocolName));
     }
 
-    /// <summary>Stops and releases the exchange server, the DHT and the socket, in that order. Idempotent.</summary>
+    /// <summary>Stops and releases the TCP acceptor, the exchange server, the connections (each closed "shutting down"),
+    /// the DHT and the socket, in that order. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -139,12 +154,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
             return;
         }
 
-        if (Volatile.Read(ref _started) == 0)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
-
+        await _tcpAcceptor.DisposeAsync().ConfigureAwait(false);
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
+        await Connections.DisposeAsync().ConfigureAwait(false);
         await Dht.DisposeAsync().ConfigureAwait(false);
         await Datagrams.DisposeAsync().ConfigureAwait(false);
         _lock.Dispose();

@@ -44,13 +44,18 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     /// <param name="dialers">The paths to dial, in order of preference (UDP, then TCP); may be empty for a node that only accepts.</param>
     /// <param name="timeProvider">The clock of timers, events and idle times.</param>
     /// <param name="loggerFactory">Loggers; none when null.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">An option is out of range; the message lists every problem.</exception>
     public ConnectionManager(NodeId localId, ConnectionManagerOptions options, IReadOnlyList<ILinkDialer> dialers, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dialers);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        options.Validate();
+        var invalid = options.Validate();
+        if (invalid.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", invalid), nameof(options));
+        }
+
         _localId = localId;
         _options = options;
         _dialers = dialers;

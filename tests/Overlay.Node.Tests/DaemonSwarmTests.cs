@@ -5,6 +5,7 @@ using Overlay.Exchange;
 using Overlay.Kademlia;
 using Overlay.Storage;
 using Overlay.Testing;
+using Overlay.Transport.Connections;
 
 namespace Overlay.Node.Tests;
 
@@ -149,17 +150,22 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
         Assert.Contains(fixture.Daemons[0].Id, lines.Select(l => l.Split('\t')[0]));
     }
 
-    /// <summary>An in-process node that provides a DAG but serves every block corrupted.</summary>
+    /// <summary>An in-process node that provides a DAG but serves every block corrupted, on sessions proving its node ID
+    /// over TCP (the daemon's UDP attempt goes unanswered: this node runs no UDP sessions).</summary>
     private sealed class CorruptProvider : IAsyncDisposable
     {
         private readonly UdpMessageTransport _transport;
+        private readonly ConnectionManager _connections;
+        private readonly TcpLinkAcceptor _acceptor;
         private readonly BlockExchangeServer _server;
         private readonly CorruptingStore _store;
 
-        private CorruptProvider(UdpMessageTransport transport, KademliaNode dht, BlockExchangeServer server, CorruptingStore store, ImportResult imported)
+        private CorruptProvider(UdpMessageTransport transport, KademliaNode dht, ConnectionManager connections, TcpLinkAcceptor acceptor, BlockExchangeServer server, CorruptingStore store, ImportResult imported)
         {
             _transport = transport;
             Dht = dht;
+            _connections = connections;
+            _acceptor = acceptor;
             _server = server;
             _store = store;
             Root = imported.Root;
@@ -180,18 +186,25 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
             var imported = await UnixFsImporter.ImportAsync(new MemoryStream(content), honest, new ImportOptions { ChunkSize = DaemonSwarmFixture.ChunkSize });
             var store = new CorruptingStore(honest);
             var transport = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1024 * 1024);
-            var dht = new KademliaNode(NodeIdentity.Generate(), transport, UdpTestSwarm.LoopbackOptions(), TimeProvider.System, NullLoggerFactory.Instance);
+            var identity = NodeIdentity.Generate();
+            var dht = new KademliaNode(identity, transport, UdpTestSwarm.LoopbackOptions(), TimeProvider.System, NullLoggerFactory.Instance);
             dht.Start();
+            var connections = new ConnectionManager(identity.Id, new ConnectionManagerOptions(), [], TimeProvider.System);
+            var acceptor = new TcpLinkAcceptor(TcpStreamListener.Start(transport.LocalEndPoint), identity, connections, TimeProvider.System);
+            connections.Start();
+            acceptor.Start();
             var server = new BlockExchangeServer(store, new ExchangeOptions(), TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
-            server.Start(transport.LocalEndPoint);
+            server.Start(connections.Listen(BlockExchangeServer.ProtocolName));
             var joined = await dht.BootstrapAsync([IPEndPoint.Parse(bootstrap)]);
             Assert.True(joined.ContactsReached == 1, "the corrupt provider could not reach the bootstrap daemon");
-            return new CorruptProvider(transport, dht, server, store, imported);
+            return new CorruptProvider(transport, dht, connections, acceptor, server, store, imported);
         }
 
         public async ValueTask DisposeAsync()
         {
+            await _acceptor.DisposeAsync();
             await _server.DisposeAsync();
+            await _connections.DisposeAsync();
             await Dht.DisposeAsync();
             await _transport.DisposeAsync();
         }
