@@ -155,13 +155,14 @@ internal sealed record CatStatusResponse(string Cid, string? Failure);
 /// <param name="Path"><c>udp</c> or <c>tcp</c>.</param>
 /// <param name="Remote">The peer's current address and port.</param>
 /// <param name="Direction"><c>outbound</c> (this node dialled) or <c>inbound</c>.</param>
-/// <param name="RttMs">Smoothed round-trip time, ms (RFC 9002 §5.3; 333 before the first sample).</param>
+/// <param name="RttMs">Smoothed round-trip time, ms (RFC 9002 §5.3); null where the path takes no samples (TCP: its
+/// kernel does the recovery).</param>
 /// <param name="BytesSent">Payload bytes sent.</param>
 /// <param name="BytesReceived">Payload bytes received.</param>
 /// <param name="Streams">Streams open now.</param>
 /// <param name="AgeSeconds">Seconds since the session was established.</param>
 /// <param name="HandshakeMs">How long the handshake took, ms.</param>
-internal sealed record ConnectionResponse(string Peer, string Path, string Remote, string Direction, double RttMs, long BytesSent, long BytesReceived, int Streams, double AgeSeconds, double HandshakeMs);
+internal sealed record ConnectionResponse(string Peer, string Path, string Remote, string Direction, double? RttMs, long BytesSent, long BytesReceived, int Streams, double AgeSeconds, double HandshakeMs);
 
 /// <summary>The answer of GET connections.</summary>
 /// <param name="Connections">Every live session, oldest first.</param>

@@ -39,8 +39,8 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
     {
         var time = runtime.TimeProvider;
         var started = time.GetTimestamp();
+        var requested = time.GetUtcNow();
         var address = await ResolveAsync(peer, cancellationToken).ConfigureAwait(false);
-        var existing = address.Id is { } id ? runtime.Connections.Find(id) : null;
         IConnection connection;
         try
         {
@@ -51,7 +51,7 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
             throw new ApiException(ApiError.ConnectFailed, ex.Message, ex);
         }
 
-        return new ConnectResponse(Describe(connection, time.GetUtcNow()), ReferenceEquals(existing, connection), time.GetElapsedTime(started).TotalMilliseconds);
+        return new ConnectResponse(Describe(connection, time.GetUtcNow()), connection.EstablishedAt < requested, time.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>GET events: a WebSocket that carries one JSON text message per connection event
@@ -156,7 +156,7 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
             c.Path.ToString().ToLowerInvariant(),
             c.RemoteEndPoint.ToString(),
             c.IsInitiator ? "outbound" : "inbound",
-            s.SmoothedRtt.TotalMilliseconds,
+            s.SmoothedRtt > TimeSpan.Zero ? s.SmoothedRtt.TotalMilliseconds : null,
             s.BytesSent,
             s.BytesReceived,
             s.OpenStreams,

@@ -41,6 +41,32 @@ internal sealed class ApiClient : IDisposable
     /// <summary>Gets the API's base URI.</summary>
     public Uri BaseUri { get; }
 
+    /// <summary>Opens a WebSocket to a route (e.g. <c>events</c>) with the token as <c>Authorization: Bearer</c>.</summary>
+    /// <param name="path">Path below <c>/api/v0/</c>.</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>The open socket; the caller disposes it.</returns>
+    /// <exception cref="CliException">The daemon is unreachable or refused the upgrade.</exception>
+    public async Task<System.Net.WebSockets.ClientWebSocket> OpenWebSocketAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        if (!string.IsNullOrEmpty(_token))
+        {
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {_token}");
+        }
+
+        var uri = new UriBuilder(new Uri(BaseUri, Relative(path))) { Scheme = BaseUri.Scheme == Uri.UriSchemeHttps ? "wss" : "ws" }.Uri;
+        try
+        {
+            await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (System.Net.WebSockets.WebSocketException ex)
+        {
+            socket.Dispose();
+            throw new CliException(ExitCodes.Failure, $"cannot open the event feed at {uri}: {ex.Message}");
+        }
+    }
+
     /// <summary>Sends a request and reads a JSON answer.</summary>
     /// <typeparam name="T">The response record.</typeparam>
     /// <param name="method">GET or POST.</param>

@@ -105,6 +105,16 @@ internal static class CliApp
 
         root.Subcommands.Add(BuildDht(globals));
 
+        var watch = new Option<bool>("--watch", "-w") { Description = "Then print each connection event (connected, pathchanged, lost, closed) as it happens, until Ctrl-C" };
+        var connections = new Command("connections", "List the daemon's secure sessions with peers: path (udp/tcp), RTT, bytes, streams, age") { watch };
+        Client(connections, globals, (context, parse, ct) => ConnectionCommands.ListAsync(context, parse.GetValue(watch), ct));
+        root.Subcommands.Add(connections);
+
+        var connectPeer = new Argument<string>("PEER") { Description = "ID (address looked up in the DHT), HOST:PORT, or ID@HOST:PORT (that ID must be proven there)" };
+        var connect = new Command("connect", "Open a secure session with a peer (UDP first, TCP raced) and show the handshake time") { connectPeer };
+        Client(connect, globals, (context, parse, ct) => ConnectionCommands.ConnectAsync(context, parse.GetValue(connectPeer)!, ct));
+        root.Subcommands.Add(connect);
+
         var addFile = new Argument<string>("FILE") { Description = "The file to add" };
         var add = new Command("add", "Add a file: stream it to the daemon, which stores and announces it; prints the CID") { addFile };
         Client(add, globals, (context, parse, ct) => ContentCommands.AddAsync(context, parse.GetValue(addFile)!, ct));

@@ -21,7 +21,7 @@ public sealed class SecureHandshakeException : IOException
     private static string Describe(HandshakeFailure failure) => failure switch
     {
         HandshakeFailure.BadSignature => "the peer could not prove its node ID",
-        HandshakeFailure.UnexpectedPeer => "another node answered than the one dialled",
+        HandshakeFailure.UnexpectedPeer => "the node that answered is not the one dialled",
         HandshakeFailure.Decryption => "a message did not authenticate",
         HandshakeFailure.BadPayload => "the peer's identity payload is malformed",
         _ => "a malformed message",

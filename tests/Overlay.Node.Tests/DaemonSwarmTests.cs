@@ -108,6 +108,56 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Connect_ThroughTheCli_ByIdAndByAddress_ShowsOnBothSides_OnTheEventFeed_AndAWrongIdFails()
+    {
+        // Daemons 4 and 7 take part in no other test of this class, so no session between them exists yet.
+        var (a, b) = (fixture.Daemons[4], fixture.Daemons[7]);
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var feed = new System.Net.WebSockets.ClientWebSocket();
+        feed.Options.SetRequestHeader("Authorization", $"Bearer {b.Token}");
+        await feed.ConnectAsync(new Uri(b.ApiUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/api/v0/events"), bound.Token);
+
+        var byId = await a.CliAsync("connect", b.Id, "--json");
+        var byAddress = await a.CliAsync("connect", b.UdpEndPoint);
+        var listed = await b.CliAsync("connections", "--json");
+        var wrongId = await a.CliAsync("connect", $"{new string('0', 64)}@{b.UdpEndPoint}");
+
+        Assert.True(byId.ExitCode == 0, byId.ToString());
+        var connection = byId.Json().GetProperty("connection");
+        Assert.Equal(b.Id, connection.GetProperty("peer").GetString());
+        Assert.Equal("outbound", connection.GetProperty("direction").GetString());
+        Assert.False(byId.Json().GetProperty("reused").GetBoolean());
+        Assert.True(byAddress.ExitCode == 0, byAddress.ToString());
+        Assert.StartsWith("already connected: " + b.Id, byAddress.StdOut, StringComparison.Ordinal);
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        var inbound = listed.Json().GetProperty("connections").EnumerateArray().Single(c => c.GetProperty("peer").GetString() == a.Id);
+        Assert.Equal("inbound", inbound.GetProperty("direction").GetString());
+        Assert.Equal(1, wrongId.ExitCode);
+        Assert.Contains("is not the one dialled", wrongId.StdErr, StringComparison.Ordinal);
+
+        var buffer = new byte[4096];
+        var message = await feed.ReceiveAsync(buffer, bound.Token);
+        using var first = System.Text.Json.JsonDocument.Parse(buffer.AsMemory(0, message.Count));
+        Assert.Equal("connected", first.RootElement.GetProperty("kind").GetString());
+        Assert.Equal(a.Id, first.RootElement.GetProperty("peer").GetString());
+    }
+
+    [Fact]
+    public async Task Events_WithoutAWebSocketUpgrade_IsABadRequest_AndWithoutTheTokenUnauthorized()
+    {
+        var daemon = fixture.Daemons[1];
+        using var plain = daemon.Request(HttpMethod.Get, "events");
+        using var answer = await fixture.Http.SendAsync(plain);
+        using var anonymous = new System.Net.WebSockets.ClientWebSocket();
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Contains("WebSocket", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() =>
+            anonymous.ConnectAsync(new Uri(daemon.ApiUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/api/v0/events"), CancellationToken.None));
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_OfACidNobodyProvides_FailsWithNoProviders_AndExitCode3()
     {
         var nobody = Cid.Compute(Cid.RawCodec, "content that no node of this swarm holds"u8);
