@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Overlay.Node.Daemon;
 using Overlay.Transport.Connections;
 
@@ -10,7 +11,8 @@ namespace Overlay.Node.Api;
 
 /// <summary>The connection routes of the local API: GET connections, POST connect?peer=, GET events (WebSocket).</summary>
 /// <param name="runtime">The node.</param>
-internal sealed class ConnectionsApi(NodeRuntime runtime)
+/// <param name="lifetime">Ends the event feeds when the daemon stops (an open WebSocket would otherwise hold the shutdown).</param>
+internal sealed class ConnectionsApi(NodeRuntime runtime, IHostApplicationLifetime lifetime)
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
@@ -55,7 +57,7 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
     }
 
     /// <summary>GET events: a WebSocket that carries one JSON text message per connection event
-    /// (<see cref="EventMessage"/>) until either side closes it.</summary>
+    /// (<see cref="EventMessage"/>) until either side closes it or the daemon stops (close status 1000, "bye").</summary>
     /// <param name="context">The request.</param>
     /// <returns>A task.</returns>
     /// <exception cref="ApiException"><see cref="ApiError.BadRequest"/> when the request is not a WebSocket upgrade.</exception>
@@ -67,8 +69,11 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
         }
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var closing = WatchForCloseAsync(socket, stop);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+
+        // The client's side is read without a token (cancelling a WebSocket read aborts the socket, so no close could
+        // be sent); it ends with the client's close or a dead connection, and that stops the feed.
+        var reading = ReadUntilCloseAsync(socket, stop);
         try
         {
             await foreach (var e in runtime.Connections.WatchAsync(stop.Token).ConfigureAwait(false))
@@ -79,45 +84,55 @@ internal sealed class ConnectionsApi(NodeRuntime runtime)
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {
-            // The client left or closed; nothing to answer.
+            // The client left or closed, or the daemon is stopping.
         }
 
-        await stop.CancelAsync().ConfigureAwait(false);
-        await closing.ConfigureAwait(false);
-        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        try
         {
-            try
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).ConfigureAwait(false);
             }
-            catch (WebSocketException)
-            {
-                // Already gone.
-            }
+
+            await reading.WaitAsync(CloseWait, runtime.TimeProvider).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or TimeoutException)
+        {
+            socket.Abort();
         }
     }
 
-    /// <summary>Reads (and discards) what the client sends until it closes, then stops the feed.</summary>
-    private static async Task WatchForCloseAsync(WebSocket socket, CancellationTokenSource stop)
+    /// <summary>How long a closing feed waits for the client's close frame before it drops the connection: 5 s.</summary>
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reads (and discards) what the client sends until it closes or the connection dies, then stops the feed.</summary>
+    private static async Task ReadUntilCloseAsync(WebSocket socket, CancellationTokenSource stop)
     {
         var buffer = new byte[256];
         try
         {
-            while (!stop.IsCancellationRequested)
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
-                var received = await socket.ReceiveAsync(buffer, stop.Token).ConfigureAwait(false);
+                var received = await socket.ReceiveAsync(buffer, CancellationToken.None).ConfigureAwait(false);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
                     break;
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        catch (WebSocketException)
         {
-            // The feed is stopping or the client is gone.
+            // The client is gone.
         }
 
-        await stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The feed already ended.
+        }
     }
 
     private async Task<PeerAddress> ResolveAsync(string? peer, CancellationToken cancellationToken)

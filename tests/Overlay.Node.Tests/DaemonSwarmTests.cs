@@ -329,4 +329,24 @@ public sealed class DaemonLifecycleTests
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
         Assert.Equal(daemon.Id, again.Id);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Sigterm_WithAnEventFeedOpen_StopsCleanly_AndClosesTheFeed()
+    {
+        using var dir = new TempDir();
+        await using var daemon = await DaemonProcess.StartAsync(Path.Combine(dir.Path, "node"), null);
+        using var feed = new System.Net.WebSockets.ClientWebSocket();
+        feed.Options.SetRequestHeader("Authorization", $"Bearer {daemon.Token}");
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await feed.ConnectAsync(new Uri(daemon.ApiUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/api/v0/events"), bound.Token);
+
+        // StopAsync kills the process (and answers null) if it has not exited 10 s after SIGTERM.
+        var exit = await daemon.StopAsync();
+        var last = await feed.ReceiveAsync(new byte[256], bound.Token);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, last.MessageType);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, feed.CloseStatus);
+    }
 }
