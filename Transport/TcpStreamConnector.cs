@@ -3,7 +3,8 @@ using System.Net.Sockets;
 
 namespace Overlay.Transport;
 
-/// <summary>An <see cref="IStreamConnector"/> opening plain TCP connections with Nagle disabled; the expected node ID of a
+/// <summary>An <see cref="IStreamConnector"/> opening plain TCP connections with Nagle disabled and keepalives on (a
+/// silent dead peer fails the stream within 30 s, <see cref="Internal.TcpKeepAlive"/>); the expected node ID of a
 /// <see cref="PeerAddress"/> is not checked (nothing on plain TCP proves one). Thread-safe.</summary>
 public sealed class TcpStreamConnector : IStreamConnector
 {
@@ -13,6 +14,7 @@ public sealed class TcpStreamConnector : IStreamConnector
         var endPoint = peer.EndPoint;
         ArgumentNullException.ThrowIfNull(endPoint);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Internal.TcpKeepAlive.Enable(socket);
         try
         {
             await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);

@@ -6,8 +6,8 @@ using Overlay.Transport.Internal;
 
 namespace Overlay.Transport;
 
-/// <summary>An <see cref="IStreamListener"/> over a listening TCP socket: each accepted connection, with Nagle disabled,
-/// is one stream. Owns the socket. AcceptAsync may be called by one loop at a time.</summary>
+/// <summary>An <see cref="IStreamListener"/> over a listening TCP socket: each accepted connection, with Nagle disabled
+/// and keepalives on (<see cref="TcpKeepAlive"/>), is one stream. Owns the socket. AcceptAsync may be called by one loop at a time.</summary>
 public sealed class TcpStreamListener : IStreamListener
 {
     private readonly TcpListener _listener;
@@ -66,6 +66,7 @@ public sealed class TcpStreamListener : IStreamListener
             try
             {
                 socket.NoDelay = true;
+                TcpKeepAlive.Enable(socket);
                 if (socket.RemoteEndPoint is IPEndPoint remote)
                 {
                     return new AcceptedStream(new NetworkStream(socket, ownsSocket: true), remote, null);

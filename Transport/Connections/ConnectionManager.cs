@@ -30,7 +30,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
     private readonly object _gate = new();
     private readonly Dictionary<NodeId, List<SessionConnection>> _byPeer = [];
     private readonly Dictionary<NodeId, SessionConnection> _primary = [];
-    private readonly Dictionary<IPAddress, int> _inboundPerIp = [];
+    private readonly Dictionary<IPEndPoint, int> _inboundPerIp = [];
     private readonly ConcurrentDictionary<Channel<ConnectionEvent>, byte> _watchers = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly CancellationTokenSource _shutdown = new();
@@ -187,7 +187,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
         SessionConnection? displaced = null;
         lock (_gate)
         {
-            var ip = Normalize(link.Remote.Address);
+            var ip = SourceKey(link.Remote);
             if (Volatile.Read(ref _disposed) != 0)
             {
                 refusal = "shutdown";
@@ -268,7 +268,7 @@ public sealed partial class ConnectionManager : IAsyncDisposable
                 _count--;
                 if (!connection.IsInitiator)
                 {
-                    var ip = Normalize(connection.InitialRemote.Address);
+                    var ip = SourceKey(connection.InitialRemote);
                     var left = _inboundPerIp.GetValueOrDefault(ip) - 1;
                     if (left <= 0)
                     {
@@ -377,5 +377,13 @@ public sealed partial class ConnectionManager : IAsyncDisposable
             TaskScheduler.Default);
     }
 
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    /// <summary>What the per-IP limit counts: the IP address (IPv4-mapped IPv6 as IPv4), or for loopback the address and
+    /// port, since a local swarm's nodes all share 127.0.0.1 (as Kademlia's request limiter counts sources).</summary>
+    /// <param name="remote">The peer's endpoint.</param>
+    /// <returns>The key (port 0 unless loopback).</returns>
+    internal static IPEndPoint SourceKey(IPEndPoint remote)
+    {
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        return new IPEndPoint(address, IPAddress.IsLoopback(address) ? remote.Port : 0);
+    }
 }

@@ -8,7 +8,8 @@ public sealed class ConnectionManagerOptions
     /// sessions beyond it are closed at once ("connection limit"); dials beyond it fail.</summary>
     public int MaxConnections { get; set; } = 512;
 
-    /// <summary>Gets or sets the most inbound connections from one IP address. Default 8; range 1 ..= 1,024.</summary>
+    /// <summary>Gets or sets the most inbound connections from one IP address (IPv4-mapped IPv6 counts as IPv4; on
+    /// loopback, from one address and port, as a local swarm's nodes share 127.0.0.1). Default 8; range 1 ..= 1,024.</summary>
     public int MaxConnectionsPerIp { get; set; } = 8;
 
     /// <summary>Gets or sets how long a connection with no open stream stays before it is closed ("idle"). Default 2 min;

@@ -9,7 +9,8 @@ namespace Overlay.Transport.Connections;
 
 /// <summary>
 /// The responder side of the TCP path: accepts TCP connections, runs the session handshake on each (at most
-/// <see cref="MaxPendingHandshakes"/> at once and <see cref="MaxPendingPerIp"/> per IP; beyond, the connection is closed
+/// <see cref="MaxPendingHandshakes"/> at once and <see cref="MaxPendingPerIp"/> per IP (per IP and port on loopback,
+/// where a local swarm's nodes share one address); beyond, the connection is closed
 /// unanswered, so idle sockets cannot hold the port) and hands each session to the <see cref="ConnectionManager"/>.
 /// </summary>
 public sealed class TcpLinkAcceptor : IAsyncDisposable
@@ -26,7 +27,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<IPAddress, int> _pendingPerIp = [];
+    private readonly Dictionary<IPEndPoint, int> _pendingPerIp = [];
     private readonly HashSet<Task> _handshakes = [];
     private Task? _loop;
     private int _pending;
@@ -96,7 +97,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
                 return;
             }
 
-            var ip = accepted.Remote.Address.IsIPv4MappedToIPv6 ? accepted.Remote.Address.MapToIPv4() : accepted.Remote.Address;
+            var ip = ConnectionManager.SourceKey(accepted.Remote);
             bool admitted;
             lock (_handshakes)
             {
@@ -135,7 +136,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
         }
     }
 
-    private async Task HandshakeAsync(AcceptedStream accepted, IPAddress ip)
+    private async Task HandshakeAsync(AcceptedStream accepted, IPEndPoint ip)
     {
         await Task.Yield();
         var started = _time.GetTimestamp();

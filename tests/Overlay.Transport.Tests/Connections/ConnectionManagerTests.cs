@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using Overlay.Transport.Connections;
 using Overlay.Transport.Sessions;
@@ -112,31 +113,33 @@ public sealed class ConnectionManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task InboundConnections_FromOneIp_AreCappedAtTheLimit()
+    public async Task InboundConnections_FromOneIp_AreCappedAtTheLimit_AndTheRefusedPeerHearsWhy()
     {
         await using var server = ConnectionTestNode.Start(1, new ConnectionManagerOptions { MaxConnectionsPerIp = 2 });
-        var clients = Enumerable.Range(10, 3).Select(seed => ConnectionTestNode.Start(seed)).ToList();
-        try
+        var oneHost = IPAddress.Parse("192.0.2.7");
+        var sessions = new List<(EstablishedLink Initiator, EstablishedLink Responder)>();
+        for (var seed = 10; seed < 13; seed++)
         {
-            var dialled = new List<IConnection>();
-            foreach (var client in clients)
-            {
-                dialled.Add(await client.Manager.ConnectAsync(server.Address, _timeout.Token));
-            }
+            sessions.Add(await SessionPairAsync(ConnectionTestNode.IdentityFor(seed), server.Identity, new IPEndPoint(oneHost, 40_000 + seed)));
+        }
 
-            var refused = await dialled[2].Completion.WaitAsync(_timeout.Token);
-            Assert.Equal(ConnectionEventKind.Closed, refused.Kind);
-            Assert.Equal("closed by peer: refused: ip-limit", refused.Reason);
-            await WaitUntil(() => server.Manager.Count == 2);
-            Assert.Equal(clients.Take(2).Select(c => c.Identity.Id).Order(), server.Manager.Connections.Select(c => c.RemoteId).Order());
-        }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
+        var accepted = sessions.Select(s => server.Manager.AddInbound(s.Responder)).ToList();
+        await using var refusedPeer = new StreamMuxConnection(sessions[2].Initiator.Link, isClient: true, StreamMuxOptions.ForReliablePath());
+        refusedPeer.Start();
+
+        Assert.NotNull(accepted[0]);
+        Assert.NotNull(accepted[1]);
+        Assert.Null(accepted[2]);
+        Assert.Equal(2, server.Manager.Count);
+        var heard = await refusedPeer.Completion.WaitAsync(_timeout.Token);
+        Assert.True(heard.ByPeer);
+        Assert.Equal("refused: ip-limit", heard.Reason);
+
+        // Loopback counts address and port: a local swarm's nodes all connect from 127.0.0.1.
+        var local = await SessionPairAsync(ConnectionTestNode.IdentityFor(20), server.Identity, new IPEndPoint(IPAddress.Loopback, 47_020));
+        var local2 = await SessionPairAsync(ConnectionTestNode.IdentityFor(21), server.Identity, new IPEndPoint(IPAddress.Loopback, 47_021));
+        var local3 = await SessionPairAsync(ConnectionTestNode.IdentityFor(22), server.Identity, new IPEndPoint(IPAddress.Loopback, 47_022));
+        Assert.All(new[] { local, local2, local3 }, s => Assert.NotNull(server.Manager.AddInbound(s.Responder)));
     }
 
     [Fact]
@@ -232,16 +235,16 @@ public sealed class ConnectionManagerTests : IDisposable
     }
 
     /// <summary>One secure session over an in-memory byte stream, as both sides' established links.</summary>
-    private async Task<(EstablishedLink Initiator, EstablishedLink Responder)> SessionPairAsync(NodeIdentity initiator, NodeIdentity responder)
+    private async Task<(EstablishedLink Initiator, EstablishedLink Responder)> SessionPairAsync(NodeIdentity initiator, NodeIdentity responder, IPEndPoint? initiatorAt = null)
     {
         var (x, y) = Overlay.Testing.Streams.InMemoryStreamPair.Create();
         var accepting = SecureStreamChannel.EstablishAsync(y, responder, initiator: false, null, TimeProvider.System, _timeout.Token);
         var dialled = await SecureStreamChannel.EstablishAsync(x, initiator, initiator: true, responder.Id, TimeProvider.System, _timeout.Token);
         var accepted = await accepting;
-        var somewhere = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9);
+        var somewhere = new IPEndPoint(IPAddress.Loopback, 9);
         return (
             new EstablishedLink(new ChannelPacketLink(dialled), ConnectionPath.Tcp, responder.Id, somewhere, IsInitiator: true, StreamMuxOptions.ForReliablePath(), TimeSpan.Zero),
-            new EstablishedLink(new ChannelPacketLink(accepted), ConnectionPath.Tcp, initiator.Id, somewhere, IsInitiator: false, StreamMuxOptions.ForReliablePath(), TimeSpan.Zero));
+            new EstablishedLink(new ChannelPacketLink(accepted), ConnectionPath.Tcp, initiator.Id, initiatorAt ?? somewhere, IsInitiator: false, StreamMuxOptions.ForReliablePath(), TimeSpan.Zero));
     }
 
     /// <summary>Plain TCP that keeps the last stream it opened, so a test can cut the connection under a session.</summary>
