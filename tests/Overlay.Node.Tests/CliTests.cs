@@ -40,7 +40,7 @@ public sealed class CliTests(CliFixture fixture) : IClassFixture<CliFixture>
 
     [Theory]
     [InlineData(new[] { "frobnicate" }, "error: unknown command 'frobnicate' (see overlay --help)")]
-    [InlineData(new string[0], "error: overlay needs a command: overlay <node|id|status|peers|ping|dht|add|get|cat> (see overlay --help)")]
+    [InlineData(new string[0], "error: overlay needs a command: overlay <node|id|status|peers|ping|dht|connections|connect|add|get|cat> (see overlay --help)")]
     [InlineData(new[] { "dht" }, "error: overlay dht needs a command: overlay dht <find-node|put|get|providers> (see overlay dht --help)")]
     [InlineData(new[] { "dht", "put", "x", "--mutable", "--seq", "abc" }, "error: --seq: 'abc' is not a whole number ≥ 0")]
     [InlineData(new[] { "node", "run", "--port", "abc" }, "error: --port: 'abc' is not a port number (0..65535; 0 = any free port)")]
