@@ -91,8 +91,8 @@ internal static class StreamThroughput
         var (client, server, listener) = await TcpPairAsync(ct).ConfigureAwait(false);
         var alice = Overlay.Transport.NodeIdentity.Generate();
         var bob = Overlay.Transport.NodeIdentity.Generate();
-        var bobChannel = Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(server, bob, initiator: false, null, TimeProvider.System, ct);
-        var aliceChannel = await Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(client, alice, initiator: true, bob.Id, TimeProvider.System, ct).ConfigureAwait(false);
+        var bobChannel = Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(server, bob, initiator: false, null, TimeProvider.System, cancellationToken: ct);
+        var aliceChannel = await Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(client, alice, initiator: true, bob.Id, TimeProvider.System, cancellationToken: ct).ConfigureAwait(false);
         var options = Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath();
         var a = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(aliceChannel), isClient: true, options);
         var b = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(await bobChannel.ConfigureAwait(false)), isClient: false, Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath());

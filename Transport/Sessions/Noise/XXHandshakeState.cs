@@ -3,17 +3,15 @@ using NSec.Cryptography;
 namespace Overlay.Transport.Sessions.Noise;
 
 /// <summary>
-/// The Noise HandshakeState (Noise rev. 34 §5.3) for exactly one protocol, <see cref="ProtocolName"/>: pattern XX
-/// (§7.5: <c>-&gt; e</c>, <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>), X25519 (§12.1), ChaChaPoly, SHA-256. The
+/// The Noise HandshakeState (Noise rev. 34 §5.3) for <c>Noise_XX_25519_ChaChaPoly_SHA256</c> and
+/// <c>Noise_XX_25519_AESGCM_SHA256</c> (<see cref="ProtocolName"/>): pattern XX (§7.5: <c>-&gt; e</c>,
+/// <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>), X25519 (§12.1), ChaChaPoly (§12.3) or AESGCM (§12.4), SHA-256. The
 /// initiator writes messages 1 and 3, the responder message 2. Sizes, with a payload of P bytes: message 1 is 32 + P
 /// (the payload is not encrypted: no key yet), message 2 is 32 + 48 + P + 16, message 3 is 48 + P + 16. A failed read
 /// (bad length, bad tag, a low-order key) leaves the state failed; untrusted bytes never throw. Not thread-safe.
 /// </summary>
 internal sealed class XXHandshakeState : IDisposable
 {
-    /// <summary>The Noise protocol name: <c>Noise_XX_25519_ChaChaPoly_SHA256</c>.</summary>
-    public const string ProtocolName = "Noise_XX_25519_ChaChaPoly_SHA256";
-
     /// <summary>Length of an X25519 public key, bytes: 32 (DHLEN, §12.1).</summary>
     public const int DhLength = 32;
 
@@ -37,19 +35,25 @@ internal sealed class XXHandshakeState : IDisposable
     private bool _failed;
 
     /// <summary>Starts a handshake (§5.3 Initialize with an empty pre-message pattern).</summary>
+    /// <param name="suite">The cipher: ChaChaPoly or AesGcm.</param>
     /// <param name="initiator">True for the side that writes message 1.</param>
     /// <param name="prologue">Bytes both sides must agree on (mixed into h).</param>
     /// <param name="staticKey">This side's X25519 static key pair; not owned.</param>
-    /// <param name="ephemeralKey">A fixed ephemeral key pair, for test vectors only; null = a fresh one (owned).</param>
-    public XXHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    /// <param name="ephemeralKey">The ephemeral key pair when the caller made it already (an initiator that sent its key
+    /// before the suite was known, or a test vector's); null = a fresh one. Owned either way.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="suite"/> is not exactly one known suite.</exception>
+    public XXHandshakeState(SessionCipherSuites suite, bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
     {
         ArgumentNullException.ThrowIfNull(staticKey);
         IsInitiator = initiator;
         _static = staticKey;
+        _symmetric = new SymmetricState(suite);
         _ephemeral = ephemeralKey ?? new Key(X25519);
-        _symmetric = new SymmetricState(ProtocolName);
         _symmetric.MixHash(prologue);
     }
+
+    /// <summary>Gets the Noise protocol name, e.g. <c>Noise_XX_25519_AESGCM_SHA256</c>.</summary>
+    public string ProtocolName => CipherSuiteNegotiation.ProtocolName(_symmetric.Suite);
 
     /// <summary>Gets whether this side wrote message 1.</summary>
     public bool IsInitiator { get; }
