@@ -1,5 +1,4 @@
 using System.Text.Json;
-using NSec.Cryptography;
 using Overlay.Transport.Sessions;
 using Overlay.Transport.Sessions.Noise;
 
@@ -20,7 +19,7 @@ public sealed class NoiseVectorTests
     {
         var vector = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Vectors", file))).RootElement;
         byte[] Hex(string name) => Convert.FromHexString(vector.GetProperty(name).GetString()!);
-        Key Private(string name) => Key.Import(KeyAgreementAlgorithm.X25519, Hex(name), KeyBlobFormat.RawPrivateKey);
+        X25519KeyPair Private(string name) => X25519KeyPair.FromPrivateKey(Hex(name));
 
         using var initiatorStatic = Private("init_static");
         using var responderStatic = Private("resp_static");
@@ -46,8 +45,8 @@ public sealed class NoiseVectorTests
 
         Assert.True(initiator.IsComplete && responder.IsComplete);
         Assert.Equal(initiator.HandshakeHash.ToArray(), responder.HandshakeHash.ToArray());
-        Assert.Equal(responderStatic.PublicKey.Export(KeyBlobFormat.RawPublicKey), initiator.RemoteStaticKey.ToArray());
-        Assert.Equal(initiatorStatic.PublicKey.Export(KeyBlobFormat.RawPublicKey), responder.RemoteStaticKey.ToArray());
+        Assert.Equal(responderStatic.PublicKey.ToArray(), initiator.RemoteStaticKey.ToArray());
+        Assert.Equal(initiatorStatic.PublicKey.ToArray(), responder.RemoteStaticKey.ToArray());
 
         var (initiatorSend, initiatorReceive) = initiator.Split();
         var (responderSend, responderReceive) = responder.Split();

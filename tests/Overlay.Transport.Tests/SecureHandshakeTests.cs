@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using NSec.Cryptography;
 using Overlay.Transport.Sessions;
 using Overlay.Transport.Sessions.Noise;
 using Overlay.Transport.Wire;
@@ -64,8 +63,8 @@ public sealed class SecureHandshakeTests
     public void AManInTheMiddle_SubstitutingHisStaticKey_FailsTheSignatureCheck()
     {
         // Mallory relays a signature Bob really made, but over Bob's own static key, not the one Mallory's Noise uses.
-        using var bobStatic = new Key(KeyAgreementAlgorithm.X25519);
-        var relayed = Payload(Bob.PublicKey.Span, Bob, bobStatic.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+        using var bobStatic = X25519KeyPair.Generate();
+        var relayed = Payload(Bob.PublicKey.Span, Bob, bobStatic.PublicKey.ToArray());
         Assert.Equal(HandshakeFailure.BadSignature, RunAgainstRawResponder(relayed));
     }
 
@@ -248,7 +247,7 @@ public sealed class SecureHandshakeTests
     private static HandshakeFailure RunAgainstRawResponder(byte[] payload)
     {
         using var initiator = new SecureHandshake(Alice, initiator: true, suites: SessionCipherSuites.ChaChaPoly);
-        using var rawStatic = new Key(KeyAgreementAlgorithm.X25519);
+        using var rawStatic = X25519KeyPair.Generate();
         var chaCha = SessionCipherSuites.ChaChaPoly;
         using var raw = new XXHandshakeState(chaCha, false, CipherSuiteNegotiation.Prologue(chaCha, chaCha), rawStatic);
         var buffer = new byte[1024];

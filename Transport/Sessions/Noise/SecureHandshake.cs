@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using NSec.Cryptography;
 using Overlay.Transport.Wire;
 
 namespace Overlay.Transport.Sessions.Noise;
@@ -45,7 +44,7 @@ internal sealed class SecureHandshake : IDisposable
     private readonly SessionCipherSuites _suites;
     private readonly NodeId? _expected;
     private XXHandshakeState? _state;
-    private Key? _ephemeral;
+    private X25519KeyPair? _ephemeral;
     private SessionCipherSuites _offer;
     private SessionCipherSuites _chosen;
     private int _message;
@@ -87,7 +86,7 @@ internal sealed class SecureHandshake : IDisposable
         {
             // Message 1 is the clear ephemeral key, sent before the responder's choice fixes the protocol name.
             _offer = _suites;
-            _ephemeral = new Key(KeyAgreementAlgorithm.X25519);
+            _ephemeral = X25519KeyPair.Generate();
         }
     }
 
@@ -132,7 +131,7 @@ internal sealed class SecureHandshake : IDisposable
         {
             case 0:
                 destination[0] = (byte)_offer;
-                _ephemeral!.PublicKey.TryExport(KeyBlobFormat.RawPublicKey, destination.Slice(1, XXHandshakeState.DhLength), out _);
+                _ephemeral!.PublicKey.CopyTo(destination[1..]);
                 written = Message1Bytes;
                 break;
             case 1:

@@ -7,20 +7,18 @@ namespace Overlay.Transport.Sessions.Noise;
 /// <summary>
 /// The Noise SymmetricState (Noise rev. 34 §5.2) with SHA-256 (§12.5): the 32-byte chaining key ck, the 32-byte
 /// handshake hash h, and the handshake's CipherState (key k, nonce n) for one cipher suite. HKDF (§4.3) is HMAC-SHA256
-/// HKDF with ck as salt and empty info, done by NSec's HKDF-SHA256 Extract and Expand, so a Diffie-Hellman output is
-/// fed in as an NSec <see cref="SharedSecret"/> and never leaves libsodium's memory as bytes of ours. The handshake's
-/// k encrypts at most two short fields before the next MixKey replaces it, so it is used through .NET's
-/// <see cref="BclChaCha20Poly1305"/> / <see cref="BclAesGcm"/> (OpenSSL; a key costs about
-/// 2 µs) rather than an NSec <see cref="Key"/> (libsodium's guarded allocation: mmap, mprotect and mlock, about 60-170
-/// µs on the benchmark machine); the long-lived transport keys of <see cref="Split"/> are NSec
-/// <see cref="CipherState"/>s. Not thread-safe.
+/// HKDF with ck as salt and empty info (.NET's <see cref="System.Security.Cryptography.HKDF"/>). The handshake's k
+/// encrypts at most two short fields before the next MixKey replaces it, so it is used through .NET's
+/// <see cref="BclChaCha20Poly1305"/> / <see cref="BclAesGcm"/> (OpenSSL; a key costs about 2 µs) rather than an NSec
+/// <c>Key</c> (a guarded libsodium allocation, see <see cref="X25519KeyPair"/>); the long-lived transport keys of
+/// <see cref="Split"/> are NSec <see cref="CipherState"/>s. Secrets of ours (ck, k) are erased on <see cref="Dispose"/>.
+/// Not thread-safe.
 /// </summary>
 internal sealed class SymmetricState : IDisposable
 {
     /// <summary>Length of a hash output and of ck and h, bytes: 32.</summary>
     public const int HashLength = 32;
 
-    private static readonly KeyDerivationAlgorithm2 Hkdf = KeyDerivationAlgorithm.HkdfSha256;
     private readonly byte[] _ck = new byte[HashLength];
     private readonly byte[] _h = new byte[HashLength];
     private readonly byte[] _k = new byte[CipherState.KeyLength];
@@ -50,13 +48,13 @@ internal sealed class SymmetricState : IDisposable
     public bool HasKey => _hasKey;
 
     /// <summary>ck, temp_k = HKDF(ck, dh, 2); InitializeKey(temp_k) (§5.2 MixKey).</summary>
-    /// <param name="dh">A Diffie-Hellman output.</param>
-    public void MixKey(SharedSecret dh)
+    /// <param name="dh">A Diffie-Hellman output: 32 bytes.</param>
+    public void MixKey(ReadOnlySpan<byte> dh)
     {
         Span<byte> prk = stackalloc byte[HashLength];
         Span<byte> output = stackalloc byte[2 * HashLength];
-        Hkdf.Extract(dh, _ck, prk);
-        Hkdf.Expand(prk, default, output);
+        System.Security.Cryptography.HKDF.Extract(System.Security.Cryptography.HashAlgorithmName.SHA256, dh, _ck, prk);
+        System.Security.Cryptography.HKDF.Expand(System.Security.Cryptography.HashAlgorithmName.SHA256, prk, output, default);
         output[..HashLength].CopyTo(_ck);
         output[HashLength..].CopyTo(_k);
         _hasKey = true;
@@ -140,9 +138,9 @@ internal sealed class SymmetricState : IDisposable
     {
         Span<byte> prk = stackalloc byte[HashLength];
         Span<byte> output = stackalloc byte[2 * HashLength];
-        // HKDF-Extract with empty input keying material, which NSec's Extract refuses: temp_key = HMAC-SHA256(ck, empty).
+        // HKDF-Extract with empty input keying material, which OpenSSL's HKDF refuses: temp_key = HMAC-SHA256(ck, empty).
         System.Security.Cryptography.HMACSHA256.HashData(_ck, ReadOnlySpan<byte>.Empty, prk);
-        Hkdf.Expand(prk, default, output);
+        System.Security.Cryptography.HKDF.Expand(System.Security.Cryptography.HashAlgorithmName.SHA256, prk, output, default);
         var first = new CipherState(Suite);
         var second = new CipherState(Suite);
         first.InitializeKey(output[..HashLength]);

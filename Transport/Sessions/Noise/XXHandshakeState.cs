@@ -1,5 +1,3 @@
-using NSec.Cryptography;
-
 namespace Overlay.Transport.Sessions.Noise;
 
 /// <summary>
@@ -24,13 +22,12 @@ internal sealed class XXHandshakeState : IDisposable
     /// <summary>Bytes message 3 adds to its payload: 48 + 16 = 64.</summary>
     public const int Message3Overhead = DhLength + CipherState.TagLength + CipherState.TagLength;
 
-    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
     private readonly SymmetricState _symmetric;
-    private readonly Key _static;
-    private readonly Key _ephemeral;
+    private readonly X25519KeyPair _static;
+    private readonly X25519KeyPair _ephemeral;
+    private readonly byte[] _remoteEphemeral = new byte[DhLength];
     private readonly byte[] _remoteStatic = new byte[DhLength];
-    private PublicKey? _remoteEphemeralKey;
-    private PublicKey? _remoteStaticKey;
+    private bool _hasRemoteStatic;
     private int _message;
     private bool _failed;
 
@@ -38,17 +35,17 @@ internal sealed class XXHandshakeState : IDisposable
     /// <param name="suite">The cipher: ChaChaPoly or AesGcm.</param>
     /// <param name="initiator">True for the side that writes message 1.</param>
     /// <param name="prologue">Bytes both sides must agree on (mixed into h).</param>
-    /// <param name="staticKey">This side's X25519 static key pair; not owned.</param>
+    /// <param name="staticKey">This side's static key pair; not owned.</param>
     /// <param name="ephemeralKey">The ephemeral key pair when the caller made it already (an initiator that sent its key
     /// before the suite was known, or a test vector's); null = a fresh one. Owned either way.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="suite"/> is not exactly one known suite.</exception>
-    public XXHandshakeState(SessionCipherSuites suite, bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    public XXHandshakeState(SessionCipherSuites suite, bool initiator, ReadOnlySpan<byte> prologue, X25519KeyPair staticKey, X25519KeyPair? ephemeralKey = null)
     {
         ArgumentNullException.ThrowIfNull(staticKey);
         IsInitiator = initiator;
         _static = staticKey;
         _symmetric = new SymmetricState(suite);
-        _ephemeral = ephemeralKey ?? new Key(X25519);
+        _ephemeral = ephemeralKey ?? X25519KeyPair.Generate();
         _symmetric.MixHash(prologue);
     }
 
@@ -71,11 +68,11 @@ internal sealed class XXHandshakeState : IDisposable
     public bool IsMyTurnToWrite => !_failed && _message < 3 && (_message % 2 == 0) == IsInitiator;
 
     /// <summary>Gets this side's 32-byte ephemeral public key.</summary>
-    public ReadOnlySpan<byte> LocalEphemeralKey => _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+    public ReadOnlySpan<byte> LocalEphemeralKey => _ephemeral.PublicKey;
 
     /// <summary>Gets the peer's 32-byte static public key once received (after message 2 for the initiator, message 3
     /// for the responder); empty before.</summary>
-    public ReadOnlySpan<byte> RemoteStaticKey => _remoteStaticKey is null ? default : _remoteStatic;
+    public ReadOnlySpan<byte> RemoteStaticKey => _hasRemoteStatic ? _remoteStatic : default;
 
     /// <summary>Gets the handshake hash h (32 bytes); final once <see cref="IsComplete"/>.</summary>
     public ReadOnlySpan<byte> HandshakeHash => _symmetric.HandshakeHash;
@@ -100,13 +97,13 @@ internal sealed class XXHandshakeState : IDisposable
                 break;
             case 1: // <- e, ee, s, es
                 written += WriteEphemeral(destination);
-                MixDh(_ephemeral, _remoteEphemeralKey!);
-                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination[written..]);
-                MixDh(_static, _remoteEphemeralKey!);
+                MixDh(_ephemeral, _remoteEphemeral);
+                written += _symmetric.EncryptAndHash(_static.PublicKey, destination[written..]);
+                MixDh(_static, _remoteEphemeral);
                 break;
             default: // -> s, se
-                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination);
-                MixDh(_static, _remoteEphemeralKey!);
+                written += _symmetric.EncryptAndHash(_static.PublicKey, destination);
+                MixDh(_static, _remoteEphemeral);
                 break;
         }
 
@@ -154,8 +151,6 @@ internal sealed class XXHandshakeState : IDisposable
     {
         _ephemeral.Dispose();
         _symmetric.Dispose();
-        _remoteEphemeralKey = null;
-        _remoteStaticKey = null;
     }
 
     private bool TryRead(ReadOnlySpan<byte> message, Span<byte> payload, out int payloadLength)
@@ -178,14 +173,14 @@ internal sealed class XXHandshakeState : IDisposable
 
                 break;
             case 1: // <- e, ee, s, es
-                if (!TryReadEphemeral(message, out read) || !TryMixDh(_ephemeral, _remoteEphemeralKey!) || !TryReadStatic(message[read..], ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                if (!TryReadEphemeral(message, out read) || !TryMixDh(_ephemeral, _remoteEphemeral) || !TryReadStatic(message[read..], ref read) || !TryMixDh(_ephemeral, _remoteStatic))
                 {
                     return false;
                 }
 
                 break;
             default: // -> s, se
-                if (!TryReadStatic(message, ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                if (!TryReadStatic(message, ref read) || !TryMixDh(_ephemeral, _remoteStatic))
                 {
                     return false;
                 }
@@ -198,40 +193,32 @@ internal sealed class XXHandshakeState : IDisposable
 
     private int WriteEphemeral(Span<byte> destination)
     {
-        var key = _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        key.CopyTo(destination);
-        _symmetric.MixHash(key);
+        _ephemeral.PublicKey.CopyTo(destination);
+        _symmetric.MixHash(_ephemeral.PublicKey);
         return DhLength;
     }
 
     private bool TryReadEphemeral(ReadOnlySpan<byte> message, out int read)
     {
         read = DhLength;
-        var bytes = message[..DhLength];
-        if (!PublicKey.TryImport(X25519, bytes, KeyBlobFormat.RawPublicKey, out _remoteEphemeralKey))
-        {
-            return false;
-        }
-
-        _symmetric.MixHash(bytes);
+        message[..DhLength].CopyTo(_remoteEphemeral);
+        _symmetric.MixHash(_remoteEphemeral);
         return true;
     }
 
     private bool TryReadStatic(ReadOnlySpan<byte> rest, ref int read)
     {
-        Span<byte> key = stackalloc byte[DhLength];
-        if (!_symmetric.TryDecryptAndHash(rest[..(DhLength + CipherState.TagLength)], key, out _)
-            || !PublicKey.TryImport(X25519, key, KeyBlobFormat.RawPublicKey, out _remoteStaticKey))
+        if (!_symmetric.TryDecryptAndHash(rest[..(DhLength + CipherState.TagLength)], _remoteStatic, out _))
         {
             return false;
         }
 
-        key.CopyTo(_remoteStatic);
+        _hasRemoteStatic = true;
         read += DhLength + CipherState.TagLength;
         return true;
     }
 
-    private void MixDh(Key local, PublicKey remote)
+    private void MixDh(X25519KeyPair local, ReadOnlySpan<byte> remote)
     {
         if (!TryMixDh(local, remote))
         {
@@ -240,15 +227,16 @@ internal sealed class XXHandshakeState : IDisposable
     }
 
     /// <summary>MixKey(DH(local, remote)); false when libsodium refuses the point (the all-zero output of a low-order key).</summary>
-    private bool TryMixDh(Key local, PublicKey remote)
+    private bool TryMixDh(X25519KeyPair local, ReadOnlySpan<byte> remote)
     {
-        using var shared = X25519.Agree(local, remote);
-        if (shared is null)
+        Span<byte> shared = stackalloc byte[X25519KeyPair.KeyLength];
+        var agreed = local.TryAgree(remote, shared);
+        if (agreed)
         {
-            return false;
+            _symmetric.MixKey(shared);
         }
 
-        _symmetric.MixKey(shared);
-        return true;
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(shared);
+        return agreed;
     }
 }
