@@ -67,9 +67,6 @@ internal sealed class XXHandshakeState : IDisposable
     /// <summary>Gets whether it is this side's turn to write (else to read).</summary>
     public bool IsMyTurnToWrite => !_failed && _message < 3 && (_message % 2 == 0) == IsInitiator;
 
-    /// <summary>Gets this side's 32-byte ephemeral public key.</summary>
-    public ReadOnlySpan<byte> LocalEphemeralKey => _ephemeral.PublicKey;
-
     /// <summary>Gets the peer's 32-byte static public key once received (after message 2 for the initiator, message 3
     /// for the responder); empty before.</summary>
     public ReadOnlySpan<byte> RemoteStaticKey => _hasRemoteStatic ? _remoteStatic : default;
