@@ -84,15 +84,20 @@ internal static class StreamThroughput
         return (clientTls, serverTls, new Disposer(listener, certificate));
     });
 
-    /// <summary>A TCP session: the proven-identity Noise channel on 127.0.0.1, then one multiplexed stream (reliable
-    /// path, 16 KiB records, ChaCha20-Poly1305).</summary>
-    public static StreamPath TcpSession { get; } = new("TCP session (Noise XX + streams)", async ct =>
+    /// <summary>A TCP session with the suite negotiated by default (AES-256-GCM where the CPU has AES instructions): the
+    /// proven-identity Noise channel on 127.0.0.1, then one multiplexed stream (reliable path, 16 KiB records).</summary>
+    public static StreamPath TcpSession { get; } = TcpSessionWith("TCP session (Noise XX + streams, default suite)", null);
+
+    /// <summary>The same TCP session held to ChaCha20-Poly1305, the suite of CPUs without AES instructions.</summary>
+    public static StreamPath TcpSessionChaChaPoly { get; } = TcpSessionWith("TCP session (Noise XX + streams, ChaChaPoly)", Overlay.Transport.Sessions.SessionCipherSuites.ChaChaPoly);
+
+    private static StreamPath TcpSessionWith(string name, Overlay.Transport.Sessions.SessionCipherSuites? suites) => new(name, async ct =>
     {
         var (client, server, listener) = await TcpPairAsync(ct).ConfigureAwait(false);
         var alice = Overlay.Transport.NodeIdentity.Generate();
         var bob = Overlay.Transport.NodeIdentity.Generate();
-        var bobChannel = Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(server, bob, initiator: false, null, TimeProvider.System, ct);
-        var aliceChannel = await Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(client, alice, initiator: true, bob.Id, TimeProvider.System, ct).ConfigureAwait(false);
+        var bobChannel = Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(server, bob, initiator: false, null, TimeProvider.System, suites, ct);
+        var aliceChannel = await Overlay.Transport.Sessions.SecureStreamChannel.EstablishAsync(client, alice, initiator: true, bob.Id, TimeProvider.System, suites, ct).ConfigureAwait(false);
         var options = Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath();
         var a = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(aliceChannel), isClient: true, options);
         var b = new Overlay.Transport.Sessions.Streams.StreamMuxConnection(new Overlay.Transport.Sessions.ChannelPacketLink(await bobChannel.ConfigureAwait(false)), isClient: false, Overlay.Transport.Sessions.Streams.StreamMuxOptions.ForReliablePath());

@@ -24,6 +24,7 @@ public sealed class SecureHandshakeException : IOException
         HandshakeFailure.UnexpectedPeer => "the node that answered is not the one dialled",
         HandshakeFailure.Decryption => "a message did not authenticate",
         HandshakeFailure.BadPayload => "the peer's identity payload is malformed",
+        HandshakeFailure.UnsupportedSuite => "no cipher suite in common",
         _ => "a malformed message",
     };
 }

@@ -6,9 +6,10 @@ namespace Overlay.Transport.Sessions;
 /// <summary>
 /// A secure session over a reliable byte stream (TCP, the fallback path): the same <see cref="SecureHandshake"/> as
 /// over UDP, then encrypted records. Every message on the stream is a 2-byte big-endian length and that many bytes
-/// (the Noise spec's framing, §13, as libp2p's Noise over TCP does): the three handshake messages, then records of
-/// ChaCha20-Poly1305 ciphertext (at most <see cref="MaxRecordPayloadBytes"/> of plaintext + 16), each under the next
-/// counter nonce. A record that fails to authenticate ends the channel with <see cref="InvalidDataException"/>, as a
+/// (the Noise spec's framing, §13, as libp2p's Noise over TCP does): the three handshake messages (the first starts
+/// with the initiator's offered cipher suites, the second with the responder's choice), then records of AEAD
+/// ciphertext under the negotiated suite (at most <see cref="MaxRecordPayloadBytes"/> of plaintext + 16), each under
+/// the next counter nonce. A responder that shares no suite with the offer closes the stream. A record that fails to authenticate ends the channel with <see cref="InvalidDataException"/>, as a
 /// corrupted TCP stream cannot be resynchronised. One reader and one writer may use it at once.
 /// </summary>
 public sealed class SecureStreamChannel : IAsyncDisposable
@@ -29,6 +30,7 @@ public sealed class SecureStreamChannel : IAsyncDisposable
 
     private SecureStreamChannel(Stream stream, NodeId remoteId, byte[] handshakeHash, CipherState send, CipherState receive)
     {
+        CipherSuite = send.Suite;
         _stream = stream;
         RemoteId = remoteId;
         HandshakeHash = handshakeHash;
@@ -42,24 +44,33 @@ public sealed class SecureStreamChannel : IAsyncDisposable
     /// <summary>Gets the handshake hash (32 bytes), for channel binding.</summary>
     public byte[] HandshakeHash { get; }
 
+    /// <summary>Gets the negotiated cipher suite: one of <see cref="SessionCipherSuites.AesGcm"/> and
+    /// <see cref="SessionCipherSuites.ChaChaPoly"/>.</summary>
+    public SessionCipherSuites CipherSuite { get; }
+
     /// <summary>Runs the handshake on <paramref name="stream"/> and returns the channel, which then owns the stream.</summary>
     /// <param name="stream">A connected stream; disposed if the handshake fails.</param>
     /// <param name="identity">This node's identity.</param>
     /// <param name="initiator">True on the connecting side.</param>
     /// <param name="expectedPeer">The node ID the initiator means to reach, or null.</param>
     /// <param name="timeProvider">The clock of <see cref="HandshakeTimeout"/>.</param>
+    /// <param name="cipherSuites">The suites this side offers (initiator) or accepts (responder); null = ChaChaPoly,
+    /// plus AesGcm when the CPU has AES instructions.</param>
     /// <param name="cancellationToken">Cancels the handshake.</param>
     /// <returns>The channel.</returns>
-    /// <exception cref="SecureHandshakeException">The handshake failed (with the reason) or timed out.</exception>
-    /// <exception cref="IOException">The stream failed or ended.</exception>
+    /// <exception cref="ArgumentException"><paramref name="cipherSuites"/> is empty, has a reserved bit, or holds AesGcm
+    /// on a CPU without AES instructions.</exception>
+    /// <exception cref="SecureHandshakeException">The handshake failed (with the reason, e.g.
+    /// <see cref="HandshakeFailure.UnsupportedSuite"/> on a responder that shares no suite with the offer) or timed out.</exception>
+    /// <exception cref="IOException">The stream failed or ended (an initiator whose offer was refused sees the end).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task<SecureStreamChannel> EstablishAsync(Stream stream, NodeIdentity identity, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, CancellationToken cancellationToken = default)
+    public static async Task<SecureStreamChannel> EstablishAsync(Stream stream, NodeIdentity identity, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, SessionCipherSuites? cipherSuites = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(identity);
         using var timeout = new CancellationTokenSource(HandshakeTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var handshake = new SecureHandshake(identity, initiator, expectedPeer);
+        var handshake = new SecureHandshake(identity, initiator, expectedPeer, cipherSuites);
         try
         {
             var buffer = new byte[2 + ushort.MaxValue];

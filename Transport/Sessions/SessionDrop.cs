@@ -23,4 +23,8 @@ public enum SessionDrop
 
     /// <summary>A handshake message failed its checks (see <see cref="Noise.HandshakeFailure"/>).</summary>
     HandshakeFailed,
+
+    /// <summary>An initiation offered no cipher suite this side accepts (<see cref="SessionOptions.CipherSuites"/>), or a
+    /// response chose one this side did not offer; the handshake is refused.</summary>
+    UnsupportedSuite,
 }

@@ -34,4 +34,10 @@ public sealed class SessionOptions
 
     /// <summary>Gets or sets the most established sessions: default 4,096.</summary>
     public int MaxSessions { get; set; } = 4096;
+
+    /// <summary>Gets or sets the cipher suites this side offers when it dials and accepts when it answers: default
+    /// ChaChaPoly, plus AesGcm when the CPU has AES instructions (<see cref="NSec.Cryptography.Aes256Gcm.IsSupported"/>),
+    /// so two such nodes run AES-256-GCM and any other pair ChaCha20-Poly1305. Non-empty, no reserved bits, AesGcm only
+    /// with AES instructions; checked when the endpoint is made.</summary>
+    public SessionCipherSuites CipherSuites { get; set; } = Noise.CipherSuiteNegotiation.LocalDefault;
 }

@@ -6,13 +6,15 @@ namespace Overlay.Transport.Sessions;
 /// Byte layouts of the session packets (integers little endian, as WireGuard's):
 /// <list type="table">
 /// <item><term>Initiation (0xD1)</term><description>type 1 | sender index 4 | cookie length 1 (0 or 16) | cookie 0/16 |
-/// Noise message 1 (the 32-byte ephemeral key, empty payload) | zero padding to at least <see cref="MinInitiationBytes"/>.
+/// handshake message 1 (33 bytes: the offered cipher suites, 1 byte, then the 32-byte ephemeral key) | zero padding to
+/// at least <see cref="MinInitiationBytes"/>.
 /// The padding lets the responder answer within 3 × the bytes it received (RFC 9000 §8).</description></item>
-/// <item><term>Response (0xD2)</term><description>type 1 | sender index 4 | receiver index 4 | Noise message 2.</description></item>
+/// <item><term>Response (0xD2)</term><description>type 1 | sender index 4 | receiver index 4 | handshake message 2 (the
+/// chosen cipher suite, 1 byte, then Noise message 2).</description></item>
 /// <item><term>Finish (0xD3)</term><description>type 1 | receiver index 4 | Noise message 3.</description></item>
 /// <item><term>Cookie reply (0xD4)</term><description>type 1 | receiver index 4 | cookie 16.</description></item>
 /// <item><term>Data (0xD5, 0xD6)</term><description>type 1 (key phase 0 or 1) | receiver index 4 | packet number 8 |
-/// ChaCha20-Poly1305 ciphertext of the payload | tag 16. The header is the AEAD's associated data; the packet number
+/// AEAD ciphertext of the payload under the session's suite (AES-256-GCM or ChaCha20-Poly1305) | tag 16. The header is the AEAD's associated data; the packet number
 /// is its nonce.</description></item>
 /// </list>
 /// A receiver index is the 32-bit number the receiving side chose for the session (WireGuard §5.4.2), so a packet finds
@@ -24,13 +26,14 @@ internal static class SessionPacket
     /// <summary>Least size of an initiation, bytes: 256, so that a response of up to 768 bytes is within 3 × (RFC 9000 §8.1).</summary>
     public const int MinInitiationBytes = 256;
 
-    /// <summary>Bytes of the Noise XX message 1 carried in an initiation: the 32-byte ephemeral key.</summary>
-    public const int InitiationNoiseBytes = 32;
+    /// <summary>Bytes of the handshake message 1 carried in an initiation: the offered-suites byte and the 32-byte
+    /// ephemeral key (<see cref="Noise.SecureHandshake.Message1Bytes"/>).</summary>
+    public const int InitiationHandshakeBytes = Noise.SecureHandshake.Message1Bytes;
 
     /// <summary>Header of a data packet, bytes: type 1 + receiver index 4 + packet number 8 = 13.</summary>
     public const int DataHeaderBytes = 13;
 
-    /// <summary>AEAD tag, bytes: 16 (ChaCha20-Poly1305, RFC 8439).</summary>
+    /// <summary>AEAD tag, bytes: 16 (both suites).</summary>
     public const int TagBytes = 16;
 
     /// <summary>Largest plaintext payload of a data packet in a 1232-byte datagram: 1232 − 13 − 16 = 1203 bytes.</summary>
@@ -49,22 +52,22 @@ internal static class SessionPacket
     /// <param name="destination">At least <see cref="MinInitiationBytes"/> bytes.</param>
     /// <param name="senderIndex">The initiator's index for the session.</param>
     /// <param name="cookie">Empty, or the 16-byte cookie of a cookie reply.</param>
-    /// <param name="ephemeralKey">Noise message 1: the 32-byte ephemeral public key.</param>
+    /// <param name="handshakeMessage">Handshake message 1: <see cref="InitiationHandshakeBytes"/> (33) bytes.</param>
     /// <returns>Bytes written: <see cref="MinInitiationBytes"/>.</returns>
     /// <exception cref="ArgumentException">A length is wrong or <paramref name="destination"/> is too short.</exception>
-    public static int WriteInitiation(Span<byte> destination, uint senderIndex, ReadOnlySpan<byte> cookie, ReadOnlySpan<byte> ephemeralKey)
+    public static int WriteInitiation(Span<byte> destination, uint senderIndex, ReadOnlySpan<byte> cookie, ReadOnlySpan<byte> handshakeMessage)
     {
-        if (cookie.Length is not (0 or CookieGenerator.CookieLength) || ephemeralKey.Length != InitiationNoiseBytes || destination.Length < MinInitiationBytes)
+        if (cookie.Length is not (0 or CookieGenerator.CookieLength) || handshakeMessage.Length != InitiationHandshakeBytes || destination.Length < MinInitiationBytes)
         {
-            throw new ArgumentException($"an initiation needs a 0- or 16-byte cookie, a 32-byte ephemeral key and {MinInitiationBytes} bytes of room");
+            throw new ArgumentException($"an initiation needs a 0- or 16-byte cookie, a {InitiationHandshakeBytes}-byte handshake message and {MinInitiationBytes} bytes of room");
         }
 
         destination[0] = (byte)SessionPacketType.Initiation;
         BinaryPrimitives.WriteUInt32LittleEndian(destination[1..], senderIndex);
         destination[5] = (byte)cookie.Length;
         cookie.CopyTo(destination[6..]);
-        ephemeralKey.CopyTo(destination[(6 + cookie.Length)..]);
-        destination[(6 + cookie.Length + InitiationNoiseBytes)..MinInitiationBytes].Clear();
+        handshakeMessage.CopyTo(destination[(6 + cookie.Length)..]);
+        destination[(6 + cookie.Length + InitiationHandshakeBytes)..MinInitiationBytes].Clear();
         return MinInitiationBytes;
     }
 
@@ -72,13 +75,13 @@ internal static class SessionPacket
     /// <param name="packet">A received datagram whose first byte is 0xD1.</param>
     /// <param name="senderIndex">The initiator's index.</param>
     /// <param name="cookie">The echoed cookie, or empty.</param>
-    /// <param name="ephemeralKey">The 32-byte ephemeral key (Noise message 1).</param>
+    /// <param name="handshakeMessage">Handshake message 1: 33 bytes (offered suites, ephemeral key).</param>
     /// <returns>False when the type, the cookie length or the size (below <see cref="MinInitiationBytes"/>) is wrong.</returns>
-    public static bool TryReadInitiation(ReadOnlySpan<byte> packet, out uint senderIndex, out ReadOnlySpan<byte> cookie, out ReadOnlySpan<byte> ephemeralKey)
+    public static bool TryReadInitiation(ReadOnlySpan<byte> packet, out uint senderIndex, out ReadOnlySpan<byte> cookie, out ReadOnlySpan<byte> handshakeMessage)
     {
         senderIndex = 0;
         cookie = default;
-        ephemeralKey = default;
+        handshakeMessage = default;
         if (packet.Length < MinInitiationBytes || packet[0] != (byte)SessionPacketType.Initiation || packet[5] is not (0 or CookieGenerator.CookieLength))
         {
             return false;
@@ -86,11 +89,11 @@ internal static class SessionPacket
 
         senderIndex = BinaryPrimitives.ReadUInt32LittleEndian(packet[1..]);
         cookie = packet.Slice(6, packet[5]);
-        ephemeralKey = packet.Slice(6 + packet[5], InitiationNoiseBytes);
+        handshakeMessage = packet.Slice(6 + packet[5], InitiationHandshakeBytes);
         return true;
     }
 
-    /// <summary>Writes a response header; Noise message 2 follows at offset <see cref="ResponseHeaderBytes"/>.</summary>
+    /// <summary>Writes a response header; handshake message 2 follows at offset <see cref="ResponseHeaderBytes"/>.</summary>
     /// <param name="destination">At least 9 bytes.</param>
     /// <param name="senderIndex">The responder's index for the session.</param>
     /// <param name="receiverIndex">The initiator's index, from its initiation.</param>
@@ -105,7 +108,7 @@ internal static class SessionPacket
     /// <param name="packet">A received datagram whose first byte is 0xD2.</param>
     /// <param name="senderIndex">The responder's index.</param>
     /// <param name="receiverIndex">The initiator's index (the initiator's own).</param>
-    /// <param name="noiseMessage">Noise message 2 (the rest of the packet).</param>
+    /// <param name="noiseMessage">Handshake message 2: the chosen suite, then Noise message 2 (the rest of the packet).</param>
     /// <returns>False when the type is wrong or the packet has no room for a message.</returns>
     public static bool TryReadResponse(ReadOnlySpan<byte> packet, out uint senderIndex, out uint receiverIndex, out ReadOnlySpan<byte> noiseMessage)
     {

@@ -48,6 +48,10 @@ public sealed class UdpSession
     /// <summary>Gets whether this side dialled.</summary>
     public bool IsInitiator { get; }
 
+    /// <summary>Gets the cipher suite the handshake negotiated: one of <see cref="SessionCipherSuites.AesGcm"/> and
+    /// <see cref="SessionCipherSuites.ChaChaPoly"/>.</summary>
+    public SessionCipherSuites CipherSuite => _send.Suite;
+
     /// <summary>Gets when the session was established (the endpoint's monotonic time).</summary>
     public TimeSpan EstablishedAt { get; }
 

@@ -8,7 +8,8 @@ namespace Overlay.Transport.Sessions;
 /// Secure sessions over the node's UDP port (the session view of <see cref="Datagrams.DatagramDemux"/>), sans-IO in
 /// time: the owner feeds it received packets and timer ticks with its monotonic <c>now</c>, on one thread, and it
 /// sends through the given <see cref="IMessageTransport"/>. Handshakes are <see cref="SecureHandshake"/>s (Noise XX
-/// with identity proofs) in the packets of <see cref="SessionPacket"/>; the initiator retransmits message 1 every
+/// with identity proofs and a cipher suite negotiated from <see cref="SessionOptions.CipherSuites"/>) in the packets of
+/// <see cref="SessionPacket"/>; the initiator retransmits message 1 every
 /// <see cref="SessionOptions.HandshakeRetry"/> and message 3 until the responder's first packet arrives. A responder
 /// keeps no state for an initiation beyond <see cref="SessionOptions.CookieThreshold"/> pending ones unless it echoes a
 /// cookie (<see cref="CookieGenerator"/>), never answers with more than 3 × the bytes it received (RFC 9000 §8: an
@@ -40,12 +41,15 @@ public sealed class UdpSessionEndpoint : IDisposable
     /// <param name="socket">Sends datagrams (the demultiplexer's session view); not owned.</param>
     /// <param name="handler">Receives sessions, payloads and closes.</param>
     /// <param name="now">The owner's monotonic time.</param>
+    /// <exception cref="ArgumentException"><see cref="SessionOptions.CipherSuites"/> is empty, has a reserved bit, or
+    /// holds AesGcm on a CPU without AES instructions.</exception>
     public UdpSessionEndpoint(NodeIdentity identity, SessionOptions options, IMessageTransport socket, ISessionHandler handler, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(handler);
+        CipherSuiteNegotiation.Validate(options.CipherSuites, $"{nameof(SessionOptions)}.{nameof(SessionOptions.CipherSuites)}");
         _credentials = new SessionCredentials(identity);
         _options = options;
         _socket = socket;
@@ -76,10 +80,10 @@ public sealed class UdpSessionEndpoint : IDisposable
     {
         ArgumentNullException.ThrowIfNull(remote);
         var index = NewIndex();
-        var initiation = new Initiation(new SecureHandshake(_credentials, initiator: true, expected), remote);
-        var ephemeral = new byte[XXHandshakeState.DhLength];
-        initiation.Handshake.WriteMessage(ephemeral);
-        initiation.Ephemeral = ephemeral;
+        var initiation = new Initiation(new SecureHandshake(_credentials, initiator: true, expected, _options.CipherSuites), remote);
+        var message = new byte[SecureHandshake.Message1Bytes];
+        initiation.Handshake.WriteMessage(message);
+        initiation.Message = message;
         _initiating[index] = initiation;
         SendInitiation(index, initiation, now);
     }
@@ -293,7 +297,7 @@ public sealed class UdpSessionEndpoint : IDisposable
 
     private void ReceiveInitiation(IPEndPoint remote, ReadOnlySpan<byte> packet, TimeSpan now)
     {
-        if (!SessionPacket.TryReadInitiation(packet, out var initiatorIndex, out var cookie, out var ephemeral))
+        if (!SessionPacket.TryReadInitiation(packet, out var initiatorIndex, out var cookie, out var message))
         {
             Drop(SessionDrop.Malformed);
             return;
@@ -312,6 +316,8 @@ public sealed class UdpSessionEndpoint : IDisposable
             return;
         }
 
+        // The cookie binds the ephemeral key, which follows the offer byte.
+        var ephemeral = message[1..];
         if (_responding.Count >= _options.CookieThreshold && !_cookies.IsValid(remote, ephemeral, cookie, now))
         {
             Span<byte> reply = stackalloc byte[SessionPacket.CookieReplyBytes];
@@ -322,11 +328,11 @@ public sealed class UdpSessionEndpoint : IDisposable
             return;
         }
 
-        var handshake = new SecureHandshake(_credentials, initiator: false);
-        if (handshake.ReadMessage(ephemeral) != HandshakeFailure.None)
+        var handshake = new SecureHandshake(_credentials, initiator: false, suites: _options.CipherSuites);
+        if (handshake.ReadMessage(message) is var failure and not HandshakeFailure.None)
         {
             handshake.Dispose();
-            Drop(SessionDrop.HandshakeFailed);
+            Drop(DropFor(failure));
             return;
         }
 
@@ -366,7 +372,7 @@ public sealed class UdpSessionEndpoint : IDisposable
         if (handshake.ReadMessage(message) != HandshakeFailure.None || _sessions.Count >= _options.MaxSessions)
         {
             handshake.Dispose();
-            Drop(SessionDrop.HandshakeFailed);
+            Drop(DropFor(handshake.Failure));
             _handler.OnClosed(null, initiation.Remote, SessionCloseReason.HandshakeFailed);
             return;
         }
@@ -439,7 +445,7 @@ public sealed class UdpSessionEndpoint : IDisposable
 
     private void SendInitiation(uint index, Initiation initiation, TimeSpan now)
     {
-        var length = SessionPacket.WriteInitiation(_packet, index, initiation.Cookie, initiation.Ephemeral);
+        var length = SessionPacket.WriteInitiation(_packet, index, initiation.Cookie, initiation.Message);
         _socket.Send(initiation.Remote, _packet.AsSpan(0, length));
         initiation.Attempts++;
         initiation.NextAttempt = now + _options.HandshakeRetry;
@@ -473,6 +479,9 @@ public sealed class UdpSessionEndpoint : IDisposable
         }
     }
 
+    private static SessionDrop DropFor(HandshakeFailure failure) =>
+        failure == HandshakeFailure.UnsupportedSuite ? SessionDrop.UnsupportedSuite : SessionDrop.HandshakeFailed;
+
     private void Drop(SessionDrop reason) => _drops[(int)reason]++;
 
     /// <summary>A handshake this side started, waiting for its response.</summary>
@@ -482,7 +491,7 @@ public sealed class UdpSessionEndpoint : IDisposable
 
         public IPEndPoint Remote { get; } = remote;
 
-        public byte[] Ephemeral { get; set; } = [];
+        public byte[] Message { get; set; } = [];
 
         public byte[] Cookie { get; set; } = [];
 

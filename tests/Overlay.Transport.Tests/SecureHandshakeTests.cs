@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using NSec.Cryptography;
+using Overlay.Transport.Sessions;
 using Overlay.Transport.Sessions.Noise;
 using Overlay.Transport.Wire;
 
@@ -63,8 +63,8 @@ public sealed class SecureHandshakeTests
     public void AManInTheMiddle_SubstitutingHisStaticKey_FailsTheSignatureCheck()
     {
         // Mallory relays a signature Bob really made, but over Bob's own static key, not the one Mallory's Noise uses.
-        using var bobStatic = new Key(KeyAgreementAlgorithm.X25519);
-        var relayed = Payload(Bob.PublicKey.Span, Bob, bobStatic.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+        using var bobStatic = X25519KeyPair.Generate();
+        var relayed = Payload(Bob.PublicKey.Span, Bob, bobStatic.PublicKey.ToArray());
         Assert.Equal(HandshakeFailure.BadSignature, RunAgainstRawResponder(relayed));
     }
 
@@ -114,6 +114,94 @@ public sealed class SecureHandshakeTests
         Assert.NotEqual(HandshakeFailure.None, failure);
     }
 
+    [Theory]
+    [InlineData(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.AesGcm)]
+    [InlineData(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly, SessionCipherSuites.ChaChaPoly)]
+    [InlineData(SessionCipherSuites.ChaChaPoly, SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly)]
+    [InlineData(SessionCipherSuites.AesGcm, SessionCipherSuites.AesGcm, SessionCipherSuites.AesGcm)]
+    public void TheSuite_IsAesGcmWhenBothSidesHaveIt_ElseChaChaPoly_AndBothSidesAgree(SessionCipherSuites offered, SessionCipherSuites accepted, SessionCipherSuites expected)
+    {
+        using var initiator = new SecureHandshake(Alice, initiator: true, suites: offered);
+        using var responder = new SecureHandshake(Bob, initiator: false, suites: accepted);
+        Assert.Equal(HandshakeFailure.None, Run(initiator, responder));
+        Assert.Equal(expected, initiator.Suite);
+        Assert.Equal(expected, responder.Suite);
+        var (aliceSend, aliceReceive) = initiator.Split();
+        var (bobSend, bobReceive) = responder.Split();
+        using (aliceSend)
+        using (aliceReceive)
+        using (bobSend)
+        using (bobReceive)
+        {
+            Assert.Equal(expected, aliceSend.Suite);
+            var sealedBytes = new byte[64];
+            var n = bobSend.Seal(3, default, "hello alice"u8, sealedBytes);
+            Assert.True(aliceReceive.TryOpen(3, default, sealedBytes.AsSpan(0, n), new byte[64], out var length));
+            Assert.Equal(11, length);
+        }
+    }
+
+    [Fact]
+    public void AnOffer_SharingNoSuiteWithTheResponder_IsRefused()
+    {
+        using var initiator = new SecureHandshake(Alice, initiator: true, suites: SessionCipherSuites.AesGcm);
+        using var responder = new SecureHandshake(Bob, initiator: false, suites: SessionCipherSuites.ChaChaPoly);
+        Assert.Equal(HandshakeFailure.UnsupportedSuite, Run(initiator, responder));
+
+        // Only reserved bits: a suite this version does not know.
+        using var unknown = new SecureHandshake(Bob, initiator: false);
+        var message = new byte[SecureHandshake.Message1Bytes];
+        message[0] = 0x80;
+        Assert.Equal(HandshakeFailure.UnsupportedSuite, unknown.ReadMessage(message));
+        Assert.Equal(SessionCipherSuites.None, unknown.Suite);
+    }
+
+    [Theory]
+    [InlineData((byte)SessionCipherSuites.ChaChaPoly, HandshakeFailure.Decryption)]
+    [InlineData((byte)SessionCipherSuites.AesGcm, HandshakeFailure.Decryption)]
+    [InlineData((byte)(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm | (SessionCipherSuites)0x80), HandshakeFailure.Decryption)]
+    public void ATamperedOffer_FailsMessage2_EvenWhenTheResponderCanServeIt(byte tampered, HandshakeFailure expected)
+    {
+        // An attacker rewrites the offer byte on the way (to force ChaChaPoly, or anything else). The responder picks
+        // from the rewritten offer, but the initiator's prologue holds what it really sent.
+        using var initiator = new SecureHandshake(Alice, initiator: true, suites: SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm);
+        using var responder = new SecureHandshake(Bob, initiator: false, suites: SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm);
+        var failure = Run(initiator, responder, (index, message) =>
+        {
+            if (index == 0)
+            {
+                message[0] = tampered;
+            }
+
+            return message;
+        });
+        Assert.Equal(expected, failure);
+        Assert.False(initiator.IsComplete || responder.IsComplete);
+    }
+
+    [Theory]
+    [InlineData((byte)SessionCipherSuites.ChaChaPoly, HandshakeFailure.Decryption)]
+    [InlineData((byte)(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm), HandshakeFailure.UnsupportedSuite)]
+    [InlineData(0x80, HandshakeFailure.UnsupportedSuite)]
+    public void ATamperedChoice_FailsMessage2(byte tampered, HandshakeFailure expected)
+    {
+        // Both sides have AES-GCM; an attacker rewrites the responder's choice to force ChaChaPoly or nonsense.
+        using var initiator = new SecureHandshake(Alice, initiator: true, suites: SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm);
+        using var responder = new SecureHandshake(Bob, initiator: false, suites: SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm);
+        var failure = Run(initiator, responder, (index, message) =>
+        {
+            if (index == 1)
+            {
+                Assert.Equal((byte)SessionCipherSuites.AesGcm, message[0]);
+                message[0] = tampered;
+            }
+
+            return message;
+        });
+        Assert.Equal(expected, failure);
+        Assert.False(initiator.IsComplete);
+    }
+
     [Fact]
     public void RandomBytes_AsAnyMessage_NeverThrow()
     {
@@ -126,8 +214,8 @@ public sealed class SecureHandshakeTests
             var failure = responder.ReadMessage(bytes);
             if (failure == HandshakeFailure.None)
             {
-                // Any 32 bytes are a well-formed message 1 (a key); the payload must then be empty.
-                Assert.Equal(XXHandshakeState.Message1Overhead, bytes.Length);
+                // Any 33 bytes whose offer shares a suite are a well-formed message 1 (an offer and a key).
+                Assert.Equal(SecureHandshake.Message1Bytes, bytes.Length);
             }
 
             using var initiator = new SecureHandshake(Alice, initiator: true);
@@ -158,13 +246,15 @@ public sealed class SecureHandshakeTests
     /// <summary>Alice dials a responder that runs raw Noise XX with <paramref name="payload"/>; returns Alice's verdict on message 2.</summary>
     private static HandshakeFailure RunAgainstRawResponder(byte[] payload)
     {
-        using var initiator = new SecureHandshake(Alice, initiator: true);
-        using var rawStatic = new Key(KeyAgreementAlgorithm.X25519);
-        using var raw = new XXHandshakeState(false, SecureHandshake.Prologue, rawStatic);
+        using var initiator = new SecureHandshake(Alice, initiator: true, suites: SessionCipherSuites.ChaChaPoly);
+        using var rawStatic = X25519KeyPair.Generate();
+        var chaCha = SessionCipherSuites.ChaChaPoly;
+        using var raw = new XXHandshakeState(chaCha, false, CipherSuiteNegotiation.Prologue(chaCha, chaCha), rawStatic);
         var buffer = new byte[1024];
         var written = initiator.WriteMessage(buffer);
-        Assert.True(raw.TryReadMessage(buffer.AsSpan(0, written), new byte[64], out _));
-        written = raw.WriteMessage(payload, buffer);
+        Assert.True(raw.TryReadMessage(buffer.AsSpan(1, written - 1), new byte[64], out _));
+        buffer[0] = (byte)chaCha;
+        written = 1 + raw.WriteMessage(payload, buffer.AsSpan(1));
         return initiator.ReadMessage(buffer.AsSpan(0, written));
     }
 

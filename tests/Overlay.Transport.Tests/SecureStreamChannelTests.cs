@@ -43,8 +43,8 @@ public sealed class SecureStreamChannelTests
     {
         using var timeout = new CancellationTokenSource(Bound);
         var (a, b) = InMemoryStreamPair.Create();
-        var responder = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, timeout.Token);
-        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, Alice.Id, TimeProvider.System, timeout.Token));
+        var responder = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, cancellationToken: timeout.Token);
+        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, Alice.Id, TimeProvider.System, cancellationToken: timeout.Token));
         Assert.Equal(HandshakeFailure.UnexpectedPeer, error.Failure);
         await Assert.ThrowsAnyAsync<IOException>(() => responder);
     }
@@ -55,7 +55,7 @@ public sealed class SecureStreamChannelTests
         using var timeout = new CancellationTokenSource(Bound);
         var (a, b) = InMemoryStreamPair.Create();
         // Alice writes message 1, message 3, then the record: the third write is the record.
-        var flipping = new FlipOneBitStream(a, flipInWrite: 3);
+        var flipping = new TamperingStream(a, flipInWrite: 3);
         var (alice, bob) = await EstablishAsync(flipping, b, null, timeout.Token);
         await using (alice)
         await using (bob)
@@ -66,12 +66,48 @@ public sealed class SecureStreamChannelTests
     }
 
     [Fact]
+    public async Task AnInitiatorOfferingOnlyAnUnknownSuite_IsRefused_AndSeesTheStreamEnd()
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var (a, b) = InMemoryStreamPair.Create();
+        var responder = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, cancellationToken: timeout.Token);
+        var frame = new byte[2 + SecureHandshake.Message1Bytes];
+        frame[1] = SecureHandshake.Message1Bytes;
+        frame[2] = 0x80;
+        frame[3] = 9;
+        await a.WriteAsync(frame, timeout.Token);
+        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => responder);
+        Assert.Equal(HandshakeFailure.UnsupportedSuite, error.Failure);
+        Assert.Contains("no cipher suite in common", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await a.ReadAsync(new byte[1], timeout.Token));
+        await a.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ATamperedSuiteByte_FailsTheHandshake(bool inTheOffer)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var both = SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm;
+        var (a, b) = InMemoryStreamPair.Create();
+        // Byte 2 of each side's first write follows the 2-byte length: the offer 0x03 becomes 0x01 (AES-GCM struck),
+        // or the choice 0x02 (AES-GCM) becomes 0x01 (ChaChaPoly).
+        Stream initiatorSide = inTheOffer ? new TamperingStream(a, flipInWrite: 1, index: 2, mask: 0x02) : a;
+        Stream responderSide = inTheOffer ? b : new TamperingStream(b, flipInWrite: 1, index: 2, mask: 0x03);
+        var responder = SecureStreamChannel.EstablishAsync(responderSide, Bob, initiator: false, null, TimeProvider.System, both, timeout.Token);
+        var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => SecureStreamChannel.EstablishAsync(initiatorSide, Alice, initiator: true, Bob.Id, TimeProvider.System, both, timeout.Token));
+        Assert.Equal(HandshakeFailure.Decryption, error.Failure);
+        await Assert.ThrowsAnyAsync<IOException>(() => responder);
+    }
+
+    [Fact]
     public async Task ASilentPeer_TimesOutInVirtualTime()
     {
         using var timeout = new CancellationTokenSource(Bound);
         var clock = new ManualTimeProvider();
         var (a, b) = InMemoryStreamPair.Create();
-        var attempt = SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, null, clock, timeout.Token);
+        var attempt = SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, null, clock, cancellationToken: timeout.Token);
         clock.Advance(SecureStreamChannel.HandshakeTimeout);
         var error = await Assert.ThrowsAsync<SecureHandshakeException>(() => attempt);
         Assert.Contains("no handshake within 10 s", error.Message, StringComparison.Ordinal);
@@ -80,8 +116,8 @@ public sealed class SecureStreamChannelTests
 
     private static async Task<(SecureStreamChannel Alice, SecureStreamChannel Bob)> EstablishAsync(Stream a, Stream b, NodeId? expected, CancellationToken cancellationToken)
     {
-        var bob = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, cancellationToken);
-        var alice = await SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, expected, TimeProvider.System, cancellationToken);
+        var bob = SecureStreamChannel.EstablishAsync(b, Bob, initiator: false, null, TimeProvider.System, cancellationToken: cancellationToken);
+        var alice = await SecureStreamChannel.EstablishAsync(a, Alice, initiator: true, expected, TimeProvider.System, cancellationToken: cancellationToken);
         return (alice, await bob);
     }
 
@@ -92,8 +128,8 @@ public sealed class SecureStreamChannelTests
         return NodeIdentity.FromSeed(bytes);
     }
 
-    /// <summary>Passes writes through, flipping one bit of byte 5 of the <c>flipInWrite</c>-th write (1-based).</summary>
-    private sealed class FlipOneBitStream(Stream inner, int flipInWrite) : Stream
+    /// <summary>Passes writes through, XOR-ing byte <c>index</c> of the <c>flipInWrite</c>-th write (1-based) with <c>mask</c>.</summary>
+    private sealed class TamperingStream(Stream inner, int flipInWrite, int index = 5, byte mask = 0x01) : Stream
     {
         private int _writes;
 
@@ -122,7 +158,7 @@ public sealed class SecureStreamChannelTests
             var copy = buffer.ToArray();
             if (++_writes == flipInWrite)
             {
-                copy[5] ^= 0x01;
+                copy[index] ^= mask;
             }
 
             await inner.WriteAsync(copy, cancellationToken);

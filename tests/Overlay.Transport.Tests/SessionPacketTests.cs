@@ -5,7 +5,7 @@ namespace Overlay.Transport.Tests;
 /// <summary><see cref="SessionPacket"/>: every layout round-trips, and reads refuse what is not exactly that packet.</summary>
 public sealed class SessionPacketTests
 {
-    private static readonly byte[] Ephemeral = Enumerable.Range(100, 32).Select(i => (byte)i).ToArray();
+    private static readonly byte[] Message1 = Enumerable.Range(100, SessionPacket.InitiationHandshakeBytes).Select(i => (byte)i).ToArray();
     private static readonly byte[] Cookie = Enumerable.Range(7, 16).Select(i => (byte)i).ToArray();
 
     [Theory]
@@ -14,14 +14,14 @@ public sealed class SessionPacketTests
     public void Initiation_RoundTrips_PaddedToTheMinimum(bool withCookie)
     {
         var buffer = new byte[300];
-        var written = SessionPacket.WriteInitiation(buffer, 0xA1B2C3D4, withCookie ? Cookie : [], Ephemeral);
+        var written = SessionPacket.WriteInitiation(buffer, 0xA1B2C3D4, withCookie ? Cookie : [], Message1);
         Assert.Equal(SessionPacket.MinInitiationBytes, written);
         Assert.Equal(0xD1, buffer[0]);
 
-        Assert.True(SessionPacket.TryReadInitiation(buffer.AsSpan(0, written), out var index, out var cookie, out var ephemeral));
+        Assert.True(SessionPacket.TryReadInitiation(buffer.AsSpan(0, written), out var index, out var cookie, out var message1));
         Assert.Equal(0xA1B2C3D4u, index);
         Assert.Equal(withCookie ? Cookie : [], cookie.ToArray());
-        Assert.Equal(Ephemeral, ephemeral.ToArray());
+        Assert.Equal(Message1, message1.ToArray());
         Assert.False(SessionPacket.TryReadInitiation(buffer.AsSpan(0, written - 1), out _, out _, out _));
     }
 
@@ -29,11 +29,11 @@ public sealed class SessionPacketTests
     public void Initiation_WithACookieLengthOtherThan0Or16_IsRefused()
     {
         var buffer = new byte[SessionPacket.MinInitiationBytes];
-        SessionPacket.WriteInitiation(buffer, 1, [], Ephemeral);
+        SessionPacket.WriteInitiation(buffer, 1, [], Message1);
         buffer[5] = 15;
         Assert.False(SessionPacket.TryReadInitiation(buffer, out _, out _, out _));
-        Assert.Throws<ArgumentException>(() => SessionPacket.WriteInitiation(new byte[300], 1, Cookie.AsSpan(0, 8), Ephemeral));
-        Assert.Throws<ArgumentException>(() => SessionPacket.WriteInitiation(new byte[255], 1, [], Ephemeral));
+        Assert.Throws<ArgumentException>(() => SessionPacket.WriteInitiation(new byte[300], 1, Cookie.AsSpan(0, 8), Message1));
+        Assert.Throws<ArgumentException>(() => SessionPacket.WriteInitiation(new byte[255], 1, [], Message1));
     }
 
     [Fact]

@@ -10,15 +10,19 @@ public sealed class TcpSessionTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    [Fact]
-    public async Task StreamsOverASecureChannel_CarryBytesBothWays_Intact()
+    [Theory]
+    [InlineData(SessionCipherSuites.AesGcm)]
+    [InlineData(SessionCipherSuites.ChaChaPoly)]
+    public async Task StreamsOverASecureChannel_CarryBytesBothWays_Intact(SessionCipherSuites suite)
     {
         using var timeout = new CancellationTokenSource(Bound);
         var alice = Identity(31);
         var bob = Identity(32);
         var (a, b) = InMemoryStreamPair.Create();
-        var bobChannel = SecureStreamChannel.EstablishAsync(b, bob, initiator: false, null, TimeProvider.System, timeout.Token);
-        var aliceChannel = await SecureStreamChannel.EstablishAsync(a, alice, initiator: true, bob.Id, TimeProvider.System, timeout.Token);
+        // Alice offers both suites; Bob accepts only the one under test.
+        var bobChannel = SecureStreamChannel.EstablishAsync(b, bob, initiator: false, null, TimeProvider.System, suite, timeout.Token);
+        var aliceChannel = await SecureStreamChannel.EstablishAsync(a, alice, initiator: true, bob.Id, TimeProvider.System, SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, timeout.Token);
+        Assert.Equal(suite, aliceChannel.CipherSuite);
         var aliceLink = new ChannelPacketLink(aliceChannel);
         var bobLink = new ChannelPacketLink(await bobChannel);
         Assert.Equal(bob.Id, aliceLink.RemoteId);

@@ -39,6 +39,84 @@ public sealed class UdpSessionEndpointTests : IDisposable
         Assert.Equal(["to alice"], _alice.Received);
     }
 
+    [Theory]
+    [InlineData(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.AesGcm)]
+    [InlineData(SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly, SessionCipherSuites.ChaChaPoly)]
+    [InlineData(SessionCipherSuites.ChaChaPoly, SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm, SessionCipherSuites.ChaChaPoly)]
+    public void EachSuite_CarriesDataBothWays_AndAcrossAKeyPhase(SessionCipherSuites aliceSuites, SessionCipherSuites bobSuites, SessionCipherSuites expected)
+    {
+        using var alice = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.1"), 1000), AliceId, new SessionOptions { CipherSuites = aliceSuites, RekeyAfterBytes = 10 });
+        using var bob = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.2"), 2000), BobId, new SessionOptions { CipherSuites = bobSuites });
+        alice.Endpoint.Connect(bob.Address, BobId.Id, _now);
+        _wire.Flush(_now);
+        var a = Assert.Single(alice.Endpoint.Sessions);
+        var b = Assert.Single(bob.Endpoint.Sessions);
+        Assert.Equal(expected, a.CipherSuite);
+        Assert.Equal(expected, b.CipherSuite);
+
+        foreach (var text in new[] { "first, key phase 0", "second, key phase 1" })
+        {
+            alice.Endpoint.Send(a, System.Text.Encoding.UTF8.GetBytes(text), _now);
+            _wire.Flush(_now);
+        }
+
+        bob.Endpoint.Send(b, "to alice"u8, _now);
+        _wire.Flush(_now);
+        Assert.Equal(1, a.Rekeys);
+        Assert.Equal(["first, key phase 0", "second, key phase 1"], bob.Received);
+        Assert.Equal(["to alice"], alice.Received);
+    }
+
+    [Fact]
+    public void AnInitiationOfferingNoSuiteTheResponderAccepts_IsRefused_AndCounted()
+    {
+        // A future version's suite only (a reserved bit), then AESGCM alone at a responder without it.
+        var message = new byte[Sessions.Noise.SecureHandshake.Message1Bytes];
+        message[0] = 0x80;
+        message[1] = 9;
+        var packet = new byte[SessionPacket.MinInitiationBytes];
+        SessionPacket.WriteInitiation(packet, 77, default, message);
+        Deliver(_bob, packet);
+        Assert.Equal(1, _bob.Endpoint.GetDropCount(SessionDrop.UnsupportedSuite));
+        Assert.Equal(0, _bob.Endpoint.PendingResponses);
+        Assert.DoesNotContain(_wire.Sent, p => p.Packet[0] == 0xD2);
+
+        using var aesOnly = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.1"), 1000), AliceId, new SessionOptions { CipherSuites = SessionCipherSuites.AesGcm });
+        using var chaChaOnly = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.2"), 2000), BobId, new SessionOptions { CipherSuites = SessionCipherSuites.ChaChaPoly });
+        aesOnly.Endpoint.Connect(chaChaOnly.Address, BobId.Id, _now);
+        _wire.Flush(_now);
+        Assert.Equal(1, chaChaOnly.Endpoint.GetDropCount(SessionDrop.UnsupportedSuite));
+        Assert.Empty(aesOnly.Endpoint.Sessions);
+        Assert.Empty(chaChaOnly.Endpoint.Sessions);
+    }
+
+    [Theory]
+    [InlineData(0xD1)]
+    [InlineData(0xD2)]
+    public void ATamperedSuiteByte_FailsTheHandshake_AndNoSessionIsMade(int packetType)
+    {
+        // Both ends have AES-GCM; an on-path attacker rewrites the offer (initiation) or the choice (response) to
+        // ChaChaPoly. The offer byte follows the 6-byte header (no cookie here); the choice follows the 9-byte header.
+        var both = SessionCipherSuites.ChaChaPoly | SessionCipherSuites.AesGcm;
+        using var alice = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.1"), 1000), AliceId, new SessionOptions { CipherSuites = both });
+        using var bob = new Peer(_wire, new IPEndPoint(IPAddress.Parse("10.0.1.2"), 2000), BobId, new SessionOptions { CipherSuites = both });
+        _wire.Tap = (_, packet) =>
+        {
+            if (packet[0] == packetType)
+            {
+                packet[packetType == 0xD1 ? 6 : SessionPacket.ResponseHeaderBytes] = (byte)SessionCipherSuites.ChaChaPoly;
+            }
+
+            return packet;
+        };
+        alice.Endpoint.Connect(bob.Address, BobId.Id, _now);
+        _wire.Flush(_now);
+        Assert.Empty(alice.Endpoint.Sessions);
+        Assert.Empty(bob.Endpoint.Sessions);
+        Assert.Equal(1, alice.Endpoint.GetDropCount(SessionDrop.HandshakeFailed));
+        Assert.Equal([SessionCloseReason.HandshakeFailed], alice.Closed);
+    }
+
     [Fact]
     public void DiallingTheWrongId_ClosesTheHandshake_AndNoSessionIsMade()
     {
@@ -211,9 +289,10 @@ public sealed class UdpSessionEndpointTests : IDisposable
             for (var i = 0; i < 200; i++)
             {
                 var packet = new byte[SessionPacket.MinInitiationBytes];
-                var ephemeral = new byte[32];
-                random.NextBytes(ephemeral);
-                SessionPacket.WriteInitiation(packet, (uint)i, [], ephemeral);
+                var message = new byte[SessionPacket.InitiationHandshakeBytes];
+                random.NextBytes(message);
+                message[0] = (byte)SessionCipherSuites.ChaChaPoly;
+                SessionPacket.WriteInitiation(packet, (uint)i, [], message);
                 received += packet.Length;
                 target.Endpoint.Receive(victimView.Address, packet, _now);
             }

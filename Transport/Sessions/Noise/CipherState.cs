@@ -4,9 +4,10 @@ using NSec.Cryptography;
 namespace Overlay.Transport.Sessions.Noise;
 
 /// <summary>
-/// A Noise CipherState (Noise rev. 34 §5.1) for ChaChaPoly (§12.3): a 32-byte key k and a 64-bit nonce counter n. The
-/// AEAD nonce is 4 zero bytes followed by n as 8 bytes little endian (RFC 8439's 96-bit nonce). Ciphertexts are the
-/// plaintext's length + <see cref="TagLength"/>. Besides the handshake's counting use (<see cref="EncryptWithAd"/>,
+/// A Noise CipherState (Noise rev. 34 §5.1) for one cipher suite: a 32-byte key k and a 64-bit nonce counter n. The
+/// 96-bit AEAD nonce is 4 zero bytes followed by n as 8 bytes, little endian for ChaChaPoly (§12.3, RFC 8439) and big
+/// endian for AESGCM (§12.4, AES-256-GCM); both by NSec (libsodium). Ciphertexts are the plaintext's length +
+/// <see cref="TagLength"/>. Besides the handshake's counting use (<see cref="EncryptWithAd"/>,
 /// <see cref="TryDecryptWithAd"/>), sessions encrypt with an explicit nonce (<see cref="Seal"/>, <see cref="TryOpen"/>:
 /// §5.1's SetNonce, for packets that may arrive out of order). Not thread-safe; dispose to erase the key.
 /// </summary>
@@ -21,8 +22,28 @@ internal sealed class CipherState : IDisposable
     /// <summary>The nonce reserved for <see cref="Rekey"/> (§5.1): 2^64 − 1, never used to encrypt a message.</summary>
     public const ulong MaxNonce = ulong.MaxValue;
 
-    private static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
+    private readonly AeadAlgorithm _aead;
     private Key? _key;
+
+    /// <summary>Creates a CipherState without a key.</summary>
+    /// <param name="suite">Exactly one of <see cref="SessionCipherSuites.ChaChaPoly"/> and
+    /// <see cref="SessionCipherSuites.AesGcm"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="suite"/> is not exactly one known suite.</exception>
+    /// <exception cref="PlatformNotSupportedException">AESGCM on a CPU without AES instructions (libsodium's AES-256-GCM
+    /// needs them).</exception>
+    public CipherState(SessionCipherSuites suite)
+    {
+        Suite = suite;
+        _aead = suite switch
+        {
+            SessionCipherSuites.ChaChaPoly => AeadAlgorithm.ChaCha20Poly1305,
+            SessionCipherSuites.AesGcm => Aes256Gcm.IsSupported ? AeadAlgorithm.Aes256Gcm : throw new PlatformNotSupportedException("AES-256-GCM needs a CPU with AES instructions"),
+            _ => throw new ArgumentOutOfRangeException(nameof(suite), suite, "one cipher suite: ChaChaPoly or AesGcm"),
+        };
+    }
+
+    /// <summary>Gets the cipher suite, which fixes the AEAD and the nonce's byte order.</summary>
+    public SessionCipherSuites Suite { get; }
 
     /// <summary>Gets whether a key is set (§5.1 HasKey).</summary>
     public bool HasKey => _key is not null;
@@ -41,7 +62,7 @@ internal sealed class CipherState : IDisposable
         }
 
         _key?.Dispose();
-        _key = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        _key = Key.Import(_aead, key, KeyBlobFormat.RawSymmetricKey);
         Nonce = 0;
     }
 
@@ -108,8 +129,8 @@ internal sealed class CipherState : IDisposable
     {
         var key = _key ?? throw new InvalidOperationException("no key is set");
         Span<byte> iv = stackalloc byte[12];
-        WriteNonce(nonce, iv);
-        Aead.Encrypt(key, iv, ad, plaintext, destination[..(plaintext.Length + TagLength)]);
+        WriteNonce(Suite, nonce, iv);
+        _aead.Encrypt(key, iv, ad, plaintext, destination[..(plaintext.Length + TagLength)]);
         return plaintext.Length + TagLength;
     }
 
@@ -129,8 +150,8 @@ internal sealed class CipherState : IDisposable
         }
 
         Span<byte> iv = stackalloc byte[12];
-        WriteNonce(nonce, iv);
-        if (!Aead.Decrypt(_key, iv, ad, ciphertext, destination[..(ciphertext.Length - TagLength)]))
+        WriteNonce(Suite, nonce, iv);
+        if (!_aead.Decrypt(_key, iv, ad, ciphertext, destination[..(ciphertext.Length - TagLength)]))
         {
             return false;
         }
@@ -139,8 +160,8 @@ internal sealed class CipherState : IDisposable
         return true;
     }
 
-    /// <summary>Replaces the key with the first 32 bytes of ENCRYPT(k, 2^64 − 1, empty, 32 zero bytes) (§5.1 Rekey,
-    /// §11.3); the nonce is unchanged.</summary>
+    /// <summary>Replaces the key with the first 32 bytes of ENCRYPT(k, 2^64 − 1, empty, 32 zero bytes) (§4.2 REKEY's
+    /// default, §5.1 Rekey, §11.3), the nonce encoded as the suite encodes any other; the nonce is unchanged.</summary>
     /// <exception cref="InvalidOperationException">No key is set.</exception>
     public void Rekey()
     {
@@ -148,7 +169,7 @@ internal sealed class CipherState : IDisposable
         zeros.Clear();
         Span<byte> output = stackalloc byte[KeyLength + TagLength];
         Seal(MaxNonce, default, zeros, output);
-        var next = Key.Import(Aead, output[..KeyLength], KeyBlobFormat.RawSymmetricKey);
+        var next = Key.Import(_aead, output[..KeyLength], KeyBlobFormat.RawSymmetricKey);
         output.Clear();
         _key!.Dispose();
         _key = next;
@@ -164,7 +185,7 @@ internal sealed class CipherState : IDisposable
         zeros.Clear();
         Span<byte> output = stackalloc byte[KeyLength + TagLength];
         Seal(MaxNonce, default, zeros, output);
-        var next = new CipherState();
+        var next = new CipherState(Suite);
         next.InitializeKey(output[..KeyLength]);
         output.Clear();
         return next;
@@ -177,9 +198,21 @@ internal sealed class CipherState : IDisposable
         _key = null;
     }
 
-    private static void WriteNonce(ulong nonce, Span<byte> iv)
+    /// <summary>Writes the 12-byte AEAD nonce of counter <paramref name="nonce"/> for <paramref name="suite"/>: 4 zero
+    /// bytes, then the counter little endian (ChaChaPoly, §12.3) or big endian (AESGCM, §12.4).</summary>
+    /// <param name="suite">ChaChaPoly or AesGcm.</param>
+    /// <param name="nonce">The 64-bit counter.</param>
+    /// <param name="iv">12 bytes.</param>
+    public static void WriteNonce(SessionCipherSuites suite, ulong nonce, Span<byte> iv)
     {
         iv[..4].Clear();
-        BinaryPrimitives.WriteUInt64LittleEndian(iv[4..], nonce);
+        if (suite == SessionCipherSuites.AesGcm)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(iv[4..], nonce);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(iv[4..], nonce);
+        }
     }
 }

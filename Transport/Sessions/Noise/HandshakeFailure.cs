@@ -20,4 +20,8 @@ public enum HandshakeFailure
 
     /// <summary>The peer proved a node ID other than the one this side dialled.</summary>
     UnexpectedPeer,
+
+    /// <summary>No cipher suite in common: the responder shares none with the initiator's offer, or the responder chose
+    /// one the initiator did not offer (see <see cref="Sessions.SessionCipherSuites"/>).</summary>
+    UnsupportedSuite,
 }

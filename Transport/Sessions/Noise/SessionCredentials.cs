@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using NSec.Cryptography;
 using Overlay.Transport.Wire;
 
 namespace Overlay.Transport.Sessions.Noise;
@@ -18,8 +17,8 @@ internal sealed class SessionCredentials : IDisposable
     {
         ArgumentNullException.ThrowIfNull(identity);
         Identity = identity;
-        StaticKey = new Key(KeyAgreementAlgorithm.X25519);
-        var staticPublic = StaticKey.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        StaticKey = X25519KeyPair.Generate();
+        var staticPublic = StaticKey.PublicKey;
         Payload = new HandshakePayload
         {
             Version = 1,
@@ -32,8 +31,8 @@ internal sealed class SessionCredentials : IDisposable
     /// <summary>Gets the node's identity.</summary>
     public NodeIdentity Identity { get; }
 
-    /// <summary>Gets the X25519 static key pair.</summary>
-    public Key StaticKey { get; }
+    /// <summary>Gets the X25519 static key pair, made once and used by every handshake.</summary>
+    public X25519KeyPair StaticKey { get; }
 
     /// <summary>Gets the encoded handshake payload (about 110 bytes).</summary>
     public byte[] Payload { get; }

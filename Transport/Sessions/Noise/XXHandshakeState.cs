@@ -1,19 +1,15 @@
-using NSec.Cryptography;
-
 namespace Overlay.Transport.Sessions.Noise;
 
 /// <summary>
-/// The Noise HandshakeState (Noise rev. 34 §5.3) for exactly one protocol, <see cref="ProtocolName"/>: pattern XX
-/// (§7.5: <c>-&gt; e</c>, <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>), X25519 (§12.1), ChaChaPoly, SHA-256. The
+/// The Noise HandshakeState (Noise rev. 34 §5.3) for <c>Noise_XX_25519_ChaChaPoly_SHA256</c> and
+/// <c>Noise_XX_25519_AESGCM_SHA256</c> (<see cref="ProtocolName"/>): pattern XX (§7.5: <c>-&gt; e</c>,
+/// <c>&lt;- e, ee, s, es</c>, <c>-&gt; s, se</c>), X25519 (§12.1), ChaChaPoly (§12.3) or AESGCM (§12.4), SHA-256. The
 /// initiator writes messages 1 and 3, the responder message 2. Sizes, with a payload of P bytes: message 1 is 32 + P
 /// (the payload is not encrypted: no key yet), message 2 is 32 + 48 + P + 16, message 3 is 48 + P + 16. A failed read
 /// (bad length, bad tag, a low-order key) leaves the state failed; untrusted bytes never throw. Not thread-safe.
 /// </summary>
 internal sealed class XXHandshakeState : IDisposable
 {
-    /// <summary>The Noise protocol name: <c>Noise_XX_25519_ChaChaPoly_SHA256</c>.</summary>
-    public const string ProtocolName = "Noise_XX_25519_ChaChaPoly_SHA256";
-
     /// <summary>Length of an X25519 public key, bytes: 32 (DHLEN, §12.1).</summary>
     public const int DhLength = 32;
 
@@ -26,30 +22,35 @@ internal sealed class XXHandshakeState : IDisposable
     /// <summary>Bytes message 3 adds to its payload: 48 + 16 = 64.</summary>
     public const int Message3Overhead = DhLength + CipherState.TagLength + CipherState.TagLength;
 
-    private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;
     private readonly SymmetricState _symmetric;
-    private readonly Key _static;
-    private readonly Key _ephemeral;
+    private readonly X25519KeyPair _static;
+    private readonly X25519KeyPair _ephemeral;
+    private readonly byte[] _remoteEphemeral = new byte[DhLength];
     private readonly byte[] _remoteStatic = new byte[DhLength];
-    private PublicKey? _remoteEphemeralKey;
-    private PublicKey? _remoteStaticKey;
+    private bool _hasRemoteStatic;
     private int _message;
     private bool _failed;
 
     /// <summary>Starts a handshake (§5.3 Initialize with an empty pre-message pattern).</summary>
+    /// <param name="suite">The cipher: ChaChaPoly or AesGcm.</param>
     /// <param name="initiator">True for the side that writes message 1.</param>
     /// <param name="prologue">Bytes both sides must agree on (mixed into h).</param>
-    /// <param name="staticKey">This side's X25519 static key pair; not owned.</param>
-    /// <param name="ephemeralKey">A fixed ephemeral key pair, for test vectors only; null = a fresh one (owned).</param>
-    public XXHandshakeState(bool initiator, ReadOnlySpan<byte> prologue, Key staticKey, Key? ephemeralKey = null)
+    /// <param name="staticKey">This side's static key pair; not owned.</param>
+    /// <param name="ephemeralKey">The ephemeral key pair when the caller made it already (an initiator that sent its key
+    /// before the suite was known, or a test vector's); null = a fresh one. Owned either way.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="suite"/> is not exactly one known suite.</exception>
+    public XXHandshakeState(SessionCipherSuites suite, bool initiator, ReadOnlySpan<byte> prologue, X25519KeyPair staticKey, X25519KeyPair? ephemeralKey = null)
     {
         ArgumentNullException.ThrowIfNull(staticKey);
         IsInitiator = initiator;
         _static = staticKey;
-        _ephemeral = ephemeralKey ?? new Key(X25519);
-        _symmetric = new SymmetricState(ProtocolName);
+        _symmetric = new SymmetricState(suite);
+        _ephemeral = ephemeralKey ?? X25519KeyPair.Generate();
         _symmetric.MixHash(prologue);
     }
+
+    /// <summary>Gets the Noise protocol name, e.g. <c>Noise_XX_25519_AESGCM_SHA256</c>.</summary>
+    public string ProtocolName => CipherSuiteNegotiation.ProtocolName(_symmetric.Suite);
 
     /// <summary>Gets whether this side wrote message 1.</summary>
     public bool IsInitiator { get; }
@@ -66,12 +67,9 @@ internal sealed class XXHandshakeState : IDisposable
     /// <summary>Gets whether it is this side's turn to write (else to read).</summary>
     public bool IsMyTurnToWrite => !_failed && _message < 3 && (_message % 2 == 0) == IsInitiator;
 
-    /// <summary>Gets this side's 32-byte ephemeral public key.</summary>
-    public ReadOnlySpan<byte> LocalEphemeralKey => _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-
     /// <summary>Gets the peer's 32-byte static public key once received (after message 2 for the initiator, message 3
     /// for the responder); empty before.</summary>
-    public ReadOnlySpan<byte> RemoteStaticKey => _remoteStaticKey is null ? default : _remoteStatic;
+    public ReadOnlySpan<byte> RemoteStaticKey => _hasRemoteStatic ? _remoteStatic : default;
 
     /// <summary>Gets the handshake hash h (32 bytes); final once <see cref="IsComplete"/>.</summary>
     public ReadOnlySpan<byte> HandshakeHash => _symmetric.HandshakeHash;
@@ -96,13 +94,13 @@ internal sealed class XXHandshakeState : IDisposable
                 break;
             case 1: // <- e, ee, s, es
                 written += WriteEphemeral(destination);
-                MixDh(_ephemeral, _remoteEphemeralKey!);
-                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination[written..]);
-                MixDh(_static, _remoteEphemeralKey!);
+                MixDh(_ephemeral, _remoteEphemeral);
+                written += _symmetric.EncryptAndHash(_static.PublicKey, destination[written..]);
+                MixDh(_static, _remoteEphemeral);
                 break;
             default: // -> s, se
-                written += _symmetric.EncryptAndHash(_static.PublicKey.Export(KeyBlobFormat.RawPublicKey), destination);
-                MixDh(_static, _remoteEphemeralKey!);
+                written += _symmetric.EncryptAndHash(_static.PublicKey, destination);
+                MixDh(_static, _remoteEphemeral);
                 break;
         }
 
@@ -150,8 +148,6 @@ internal sealed class XXHandshakeState : IDisposable
     {
         _ephemeral.Dispose();
         _symmetric.Dispose();
-        _remoteEphemeralKey = null;
-        _remoteStaticKey = null;
     }
 
     private bool TryRead(ReadOnlySpan<byte> message, Span<byte> payload, out int payloadLength)
@@ -174,14 +170,14 @@ internal sealed class XXHandshakeState : IDisposable
 
                 break;
             case 1: // <- e, ee, s, es
-                if (!TryReadEphemeral(message, out read) || !TryMixDh(_ephemeral, _remoteEphemeralKey!) || !TryReadStatic(message[read..], ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                if (!TryReadEphemeral(message, out read) || !TryMixDh(_ephemeral, _remoteEphemeral) || !TryReadStatic(message[read..], ref read) || !TryMixDh(_ephemeral, _remoteStatic))
                 {
                     return false;
                 }
 
                 break;
             default: // -> s, se
-                if (!TryReadStatic(message, ref read) || !TryMixDh(_ephemeral, _remoteStaticKey!))
+                if (!TryReadStatic(message, ref read) || !TryMixDh(_ephemeral, _remoteStatic))
                 {
                     return false;
                 }
@@ -194,40 +190,32 @@ internal sealed class XXHandshakeState : IDisposable
 
     private int WriteEphemeral(Span<byte> destination)
     {
-        var key = _ephemeral.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        key.CopyTo(destination);
-        _symmetric.MixHash(key);
+        _ephemeral.PublicKey.CopyTo(destination);
+        _symmetric.MixHash(_ephemeral.PublicKey);
         return DhLength;
     }
 
     private bool TryReadEphemeral(ReadOnlySpan<byte> message, out int read)
     {
         read = DhLength;
-        var bytes = message[..DhLength];
-        if (!PublicKey.TryImport(X25519, bytes, KeyBlobFormat.RawPublicKey, out _remoteEphemeralKey))
-        {
-            return false;
-        }
-
-        _symmetric.MixHash(bytes);
+        message[..DhLength].CopyTo(_remoteEphemeral);
+        _symmetric.MixHash(_remoteEphemeral);
         return true;
     }
 
     private bool TryReadStatic(ReadOnlySpan<byte> rest, ref int read)
     {
-        Span<byte> key = stackalloc byte[DhLength];
-        if (!_symmetric.TryDecryptAndHash(rest[..(DhLength + CipherState.TagLength)], key, out _)
-            || !PublicKey.TryImport(X25519, key, KeyBlobFormat.RawPublicKey, out _remoteStaticKey))
+        if (!_symmetric.TryDecryptAndHash(rest[..(DhLength + CipherState.TagLength)], _remoteStatic, out _))
         {
             return false;
         }
 
-        key.CopyTo(_remoteStatic);
+        _hasRemoteStatic = true;
         read += DhLength + CipherState.TagLength;
         return true;
     }
 
-    private void MixDh(Key local, PublicKey remote)
+    private void MixDh(X25519KeyPair local, ReadOnlySpan<byte> remote)
     {
         if (!TryMixDh(local, remote))
         {
@@ -236,15 +224,16 @@ internal sealed class XXHandshakeState : IDisposable
     }
 
     /// <summary>MixKey(DH(local, remote)); false when libsodium refuses the point (the all-zero output of a low-order key).</summary>
-    private bool TryMixDh(Key local, PublicKey remote)
+    private bool TryMixDh(X25519KeyPair local, ReadOnlySpan<byte> remote)
     {
-        using var shared = X25519.Agree(local, remote);
-        if (shared is null)
+        Span<byte> shared = stackalloc byte[X25519KeyPair.KeyLength];
+        var agreed = local.TryAgree(remote, shared);
+        if (agreed)
         {
-            return false;
+            _symmetric.MixKey(shared);
         }
 
-        _symmetric.MixKey(shared);
-        return true;
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(shared);
+        return agreed;
     }
 }
