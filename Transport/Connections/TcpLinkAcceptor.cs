@@ -142,7 +142,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
         var started = _time.GetTimestamp();
         try
         {
-            var channel = await SecureStreamChannel.EstablishAsync(accepted.Stream, _identity, initiator: false, null, _time, _stop.Token).ConfigureAwait(false);
+            var channel = await SecureStreamChannel.EstablishAsync(accepted.Stream, _identity, initiator: false, null, _time, cancellationToken: _stop.Token).ConfigureAwait(false);
             _manager.AddInbound(new EstablishedLink(new ChannelPacketLink(channel), ConnectionPath.Tcp, channel.RemoteId, accepted.Remote, IsInitiator: false, StreamMuxOptions.ForReliablePath(), _time.GetElapsedTime(started)));
         }
         catch (Exception ex) when (ex is SecureHandshakeException or IOException or OperationCanceledException or ObjectDisposedException)

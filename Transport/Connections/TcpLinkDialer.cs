@@ -32,7 +32,7 @@ public sealed class TcpLinkDialer : ILinkDialer
     {
         var started = _time.GetTimestamp();
         var stream = await _tcp.ConnectAsync(peer.EndPoint, cancellationToken).ConfigureAwait(false);
-        var channel = await SecureStreamChannel.EstablishAsync(stream, _identity, initiator: true, peer.Id, _time, cancellationToken).ConfigureAwait(false);
+        var channel = await SecureStreamChannel.EstablishAsync(stream, _identity, initiator: true, peer.Id, _time, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new EstablishedLink(new ChannelPacketLink(channel), ConnectionPath.Tcp, channel.RemoteId, peer.EndPoint, IsInitiator: true, StreamMuxOptions.ForReliablePath(), _time.GetElapsedTime(started));
     }
 }

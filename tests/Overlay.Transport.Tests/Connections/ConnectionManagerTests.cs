@@ -238,8 +238,8 @@ public sealed class ConnectionManagerTests : IDisposable
     private async Task<(EstablishedLink Initiator, EstablishedLink Responder)> SessionPairAsync(NodeIdentity initiator, NodeIdentity responder, IPEndPoint? initiatorAt = null)
     {
         var (x, y) = Overlay.Testing.Streams.InMemoryStreamPair.Create();
-        var accepting = SecureStreamChannel.EstablishAsync(y, responder, initiator: false, null, TimeProvider.System, _timeout.Token);
-        var dialled = await SecureStreamChannel.EstablishAsync(x, initiator, initiator: true, responder.Id, TimeProvider.System, _timeout.Token);
+        var accepting = SecureStreamChannel.EstablishAsync(y, responder, initiator: false, null, TimeProvider.System, cancellationToken: _timeout.Token);
+        var dialled = await SecureStreamChannel.EstablishAsync(x, initiator, initiator: true, responder.Id, TimeProvider.System, cancellationToken: _timeout.Token);
         var accepted = await accepting;
         var somewhere = new IPEndPoint(IPAddress.Loopback, 9);
         return (
