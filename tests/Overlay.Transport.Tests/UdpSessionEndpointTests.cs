@@ -40,6 +40,20 @@ public sealed class UdpSessionEndpointTests : IDisposable
     }
 
     [Fact]
+    public void SendingUnderChosenNumbers_DeliversThoseNumbers_AndRefusesOneAlreadyUsed()
+    {
+        var (a, _) = Establish();
+        Assert.True(_alice.Endpoint.Send(a, "five"u8, 5, _now));
+        Assert.True(_alice.Endpoint.Send(a, "keepalive-style"u8, _now));
+        Assert.False(_alice.Endpoint.Send(a, "six again"u8, 6, _now));
+        Assert.False(_alice.Endpoint.Send(a, "three"u8, 3, _now));
+        Assert.True(_alice.Endpoint.Send(a, "nine"u8, 9, _now));
+        _wire.Flush(_now);
+        Assert.Equal(["five", "keepalive-style", "nine"], _bob.Received);
+        Assert.Equal([5UL, 6UL, 9UL], _bob.ReceivedNumbers);
+    }
+
+    [Fact]
     public void DiallingTheWrongId_ClosesTheHandshake_AndNoSessionIsMade()
     {
         _alice.Endpoint.Connect(BobAddress, AliceId.Id, _now);
@@ -390,7 +404,13 @@ public sealed class UdpSessionEndpointTests : IDisposable
         {
         }
 
-        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload) => Received.Add(System.Text.Encoding.UTF8.GetString(payload));
+        public List<ulong> ReceivedNumbers { get; } = [];
+
+        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload)
+        {
+            Received.Add(System.Text.Encoding.UTF8.GetString(payload));
+            ReceivedNumbers.Add(packetNumber);
+        }
 
         public void OnClosed(UdpSession? session, IPEndPoint remote, SessionCloseReason reason) => Closed.Add(reason);
 
