@@ -135,7 +135,7 @@ public sealed class UdpSessionEndpoint : IDisposable
     /// out of order) is refused, and numbers skipped are never used.</summary>
     /// <param name="session">An established session of this endpoint.</param>
     /// <param name="payload">At most <see cref="SessionPacket.MaxDataPayloadBytes"/> (1,203) bytes.</param>
-    /// <param name="packetNumber">At least every number sent on the session so far plus one; below 2^64 − 1.</param>
+    /// <param name="packetNumber">Greater than every number used on the session so far (by either overload); below 2^64 − 1.</param>
     /// <param name="now">The owner's monotonic time.</param>
     /// <returns>False when the session is closed (or has just closed, its packet numbers exhausted) or the number was refused.</returns>
     /// <exception cref="ArgumentException"><paramref name="payload"/> is too long.</exception>
@@ -168,10 +168,9 @@ public sealed class UdpSessionEndpoint : IDisposable
             session.RekeySend(now);
         }
 
-        var number = packetNumber;
-        session.NextPacketNumber = number + 1;
-        SessionPacket.WriteDataHeader(_packet, session.SendKeyPhase, session.RemoteIndex, number);
-        var length = SessionPacket.DataHeaderBytes + session.SendCipher.Seal(number, _packet.AsSpan(0, SessionPacket.DataHeaderBytes), payload, _packet.AsSpan(SessionPacket.DataHeaderBytes));
+        session.NextPacketNumber = packetNumber + 1;
+        SessionPacket.WriteDataHeader(_packet, session.SendKeyPhase, session.RemoteIndex, packetNumber);
+        var length = SessionPacket.DataHeaderBytes + session.SendCipher.Seal(packetNumber, _packet.AsSpan(0, SessionPacket.DataHeaderBytes), payload, _packet.AsSpan(SessionPacket.DataHeaderBytes));
         _socket.Send(session.RemoteEndPoint, _packet.AsSpan(0, length));
         session.LastSent = now;
         session.BytesSent += payload.Length;
