@@ -122,7 +122,7 @@ internal static class Program
 
     private static async Task<int> RunStreamThroughputAsync(Options options)
     {
-        var markdown = await Stream.StreamThroughput.RunAsync([Stream.StreamThroughput.RawTcp, Stream.StreamThroughput.Tls13, Stream.StreamThroughput.TcpSession, Stream.StreamThroughput.TcpSessionChaChaPoly], options.Int("mib", 1024), options.Int("reps", 3), Console.Out).ConfigureAwait(false);
+        var markdown = await Stream.StreamThroughput.RunAsync([Stream.StreamThroughput.RawTcp, Stream.StreamThroughput.Tls13, Stream.StreamThroughput.TcpSession, Stream.StreamThroughput.TcpSessionChaChaPoly, Stream.StreamThroughput.UdpSession, Stream.StreamThroughput.UdpSessionLossy], options.Int("mib", 1024), options.Int("reps", 3), Console.Out).ConfigureAwait(false);
         await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
         Console.Out.Write(markdown);
         return 0;

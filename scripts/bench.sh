@@ -6,8 +6,8 @@
 #   scripts/bench.sh sim       simulation experiments (~75 min, of which the 50,000-node run ~45 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
 #                              loss with and without churn, 48 h durability; rewrites the Simulation section and the SVG
 #   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
-#   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3; session paths as they land), handshakes/s
-#                              and a session's round trip (~2 min); rewrites the Sessions section
+#   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3, TCP session, UDP session lossless and at 1 % loss), handshakes/s
+#                              and a UDP session's round trip over UdpSessionHost links (~6 min); rewrites the Sessions section
 #   scripts/bench.sh streams   stream-core throughput, lossless and at 1 % loss, and the reliable path (~1 min); rewrites the Streams section
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.

@@ -13,7 +13,9 @@ namespace Overlay.Bench.Session;
 /// Session figures for Bench/RESULTS.md: handshakes per second (both sides in one thread, in memory) next to the
 /// X25519 agreements per second of libsodium, through NSec's objects and called directly as the handshake does
 /// (<see cref="X25519KeyPair"/>), and the round-trip time of a small message on a
-/// UDP session over loopback next to the same two sockets echoing it without a session. Medians of <c>reps</c> runs.
+/// UDP session over loopback (two <see cref="UdpSessionHost"/>s, their links, the responder echoing from a task: one hop
+/// off the receive thread per side) next to the same two sockets echoing it without a session (on the receive thread:
+/// one hop, at the initiator). Medians of <c>reps</c> runs.
 /// </summary>
 internal static class SessionBenchmarks
 {
@@ -38,8 +40,8 @@ internal static class SessionBenchmarks
             signs.Add(sign);
             verifies.Add(verify);
             handshakes.Add(HandshakesPerSecond(TimeSpan.FromSeconds(1)));
-            rawRtt.Add(await RoundTripMicrosecondsAsync(withSession: false, 5000).ConfigureAwait(false));
-            sessionRtt.Add(await RoundTripMicrosecondsAsync(withSession: true, 5000).ConfigureAwait(false));
+            rawRtt.Add(await RawRoundTripMicrosecondsAsync(5000).ConfigureAwait(false));
+            sessionRtt.Add(await SessionRoundTripMicrosecondsAsync(5000).ConfigureAwait(false));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {rep + 1}: {handshakes[^1]:0} handshakes/s, {agreements[^1]:0} X25519/s (NSec), {rawAgreements[^1]:0} X25519/s (libsodium direct), RTT {sessionRtt[^1]:0.0} µs session vs {rawRtt[^1]:0.0} µs raw"));
         }
 
@@ -50,7 +52,7 @@ internal static class SessionBenchmarks
         text.AppendLine("|---|---:|---|---:|---:|");
         text.AppendLine(Row("Noise XX handshakes with identity proofs, both sides, per second", handshakes, "X25519 agreements/s (NSec)", agreements));
         text.AppendLine(Row("Noise XX handshakes with identity proofs, both sides, per second", handshakes, "X25519 agreements/s (libsodium direct, as the handshake calls it)", rawAgreements));
-        text.AppendLine(Row("round trip of 32 bytes on a UDP session, µs", sessionRtt, "same sockets without a session, µs", rawRtt));
+        text.AppendLine(Row("round trip of 32 bytes on a UDP session (UdpSessionHost links, echoed by a task), µs", sessionRtt, "same sockets without a session (echoed on the receive thread), µs", rawRtt));
         text.AppendLine(Row("NodeIdentity.Verify (Ed25519, NSec) per second", verifies, "NodeIdentity.Sign per second", signs));
         return text.ToString();
     }
@@ -150,70 +152,22 @@ internal static class SessionBenchmarks
         return count / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Ping-pongs 32 bytes <paramref name="count"/> times between two loopback sockets; returns the median RTT, µs.</summary>
-    private static async Task<double> RoundTripMicrosecondsAsync(bool withSession, int count)
+    /// <summary>Ping-pongs 32 bytes <paramref name="count"/> times between two loopback sockets, the far one echoing on its
+    /// receive thread; returns the median RTT, µs.</summary>
+    private static async Task<double> RawRoundTripMicrosecondsAsync(int count)
     {
         await using var a = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
         await using var b = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
         var clock = Stopwatch.StartNew();
         var samples = new double[count];
-        var done = new SemaphoreSlim(0);
+        using var done = new SemaphoreSlim(0);
         var payload = new byte[32];
-        if (!withSession)
-        {
-            b.Start((from, datagram) => b.Send(from, datagram));
-            a.Start((_, _) => done.Release());
-            for (var i = 0; i < count; i++)
-            {
-                var start = clock.Elapsed;
-                a.Send(b.LocalEndPoint, payload);
-                await done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-                samples[i] = (clock.Elapsed - start).TotalMicroseconds;
-            }
-
-            return Median(samples);
-        }
-
-        var bobHandler = new Echo();
-        var replies = 0;
-        var aliceHandler = new Echo { OnReply = () => replies++ };
-        using var bobEndpoint = new UdpSessionEndpoint(NodeIdentity.Generate(), new SessionOptions(), b, bobHandler, clock.Elapsed);
-        bobHandler.Endpoint = bobEndpoint;
-        using var aliceEndpoint = new UdpSessionEndpoint(NodeIdentity.Generate(), new SessionOptions(), a, aliceHandler, clock.Elapsed);
-        aliceHandler.Endpoint = aliceEndpoint;
-        b.Start((from, datagram) => bobEndpoint.Receive(from, datagram, clock.Elapsed));
-        a.Start((from, datagram) =>
-        {
-            // The owner lock stands in for a node's single owner loop; the waiter is woken after it is released, so
-            // the benchmark measures the session, not two threads fighting over the lock.
-            int replied;
-            lock (aliceEndpoint)
-            {
-                aliceEndpoint.Receive(from, datagram, clock.Elapsed);
-                replied = replies;
-                replies = 0;
-            }
-
-            for (var i = 0; i < replied; i++)
-            {
-                done.Release();
-            }
-        });
-        lock (aliceEndpoint)
-        {
-            aliceEndpoint.Connect(b.LocalEndPoint, null, clock.Elapsed);
-        }
-
-        await aliceHandler.Established.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-        var session = aliceHandler.Session!;
+        b.Start((from, datagram) => b.Send(from, datagram));
+        a.Start((_, _) => done.Release());
         for (var i = 0; i < count; i++)
         {
             var start = clock.Elapsed;
-            lock (aliceEndpoint)
-            {
-                aliceEndpoint.Send(session, payload, clock.Elapsed);
-            }
-
+            a.Send(b.LocalEndPoint, payload);
             await done.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             samples[i] = (clock.Elapsed - start).TotalMicroseconds;
         }
@@ -221,42 +175,49 @@ internal static class SessionBenchmarks
         return Median(samples);
     }
 
+    /// <summary>Ping-pongs 32 bytes <paramref name="count"/> times over a session between two <see cref="UdpSessionHost"/>s
+    /// on loopback sockets, through their <see cref="UdpPacketLink"/>s (the responder echoes what its link receives);
+    /// returns the median RTT, µs.</summary>
+    private static async Task<double> SessionRoundTripMicrosecondsAsync(int count)
+    {
+        await using var a = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
+        await using var b = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1 << 20);
+        await using var alice = new UdpSessionHost(NodeIdentity.Generate(), a);
+        await using var bob = new UdpSessionHost(NodeIdentity.Generate(), b);
+        alice.Start();
+        bob.Start();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var accepting = bob.AcceptAsync(bound.Token);
+        await using var aliceLink = await alice.ConnectAsync(b.LocalEndPoint, null, bound.Token).ConfigureAwait(false);
+        await using var bobLink = await accepting.ConfigureAwait(false);
+        var echo = Task.Run(async () =>
+        {
+            var buffer = new byte[bobLink.MaxPayloadBytes];
+            for (var i = 0; i < count; i++)
+            {
+                var packet = await bobLink.ReceiveAsync(buffer, bound.Token).ConfigureAwait(false);
+                await bobLink.SendAsync(buffer.AsMemory(0, packet.Length), i, bound.Token).ConfigureAwait(false);
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        var samples = new double[count];
+        var payload = new byte[32];
+        var reply = new byte[aliceLink.MaxPayloadBytes];
+        for (var i = 0; i < count; i++)
+        {
+            var start = clock.Elapsed;
+            await aliceLink.SendAsync(payload, i, bound.Token).ConfigureAwait(false);
+            await aliceLink.ReceiveAsync(reply, bound.Token).ConfigureAwait(false);
+            samples[i] = (clock.Elapsed - start).TotalMicroseconds;
+        }
+
+        await echo.ConfigureAwait(false);
+        return Median(samples);
+    }
+
     private static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    /// <summary>Echoes every payload back on its session (responder), or signals each reply (initiator).</summary>
-    private sealed class Echo : ISessionHandler
-    {
-        public UdpSessionEndpoint? Endpoint { get; set; }
-
-        public Action? OnReply { get; init; }
-
-        public UdpSession? Session { get; private set; }
-
-        public TaskCompletionSource Established { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void OnEstablished(UdpSession session)
-        {
-            Session = session;
-            Established.TrySetResult();
-        }
-
-        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload)
-        {
-            if (OnReply is { } reply)
-            {
-                reply();
-                return;
-            }
-
-            Endpoint!.Send(session, payload, session.LastReceived);
-        }
-
-        public void OnClosed(UdpSession? session, IPEndPoint remote, SessionCloseReason reason)
-        {
-        }
     }
 }

@@ -19,7 +19,8 @@ internal sealed record StreamPath(string Name, Func<CancellationToken, Task<(Sys
 /// One stream's throughput on loopback: a writer sends <c>mib</c> MiB in 64 KiB writes, a reader in the same process
 /// reads them; wall time and the process's CPU time (both ends) per GiB, median of <c>reps</c> runs per path, paths
 /// interleaved run by run so the noisy machine weighs on all alike. The baselines are raw TCP and TLS 1.3 (SslStream,
-/// OpenSSL, a self-signed ECDSA P-256 certificate pinned by thumbprint); session paths are added beside them.
+/// OpenSSL, a self-signed ECDSA P-256 certificate pinned by thumbprint); beside them the TCP session and the UDP session,
+/// lossless and with 1 % of its sender's datagrams dropped.
 /// </summary>
 internal static class StreamThroughput
 {
@@ -110,6 +111,35 @@ internal static class StreamThroughput
         return (writer, reader, new Disposer(listener, null, a, b));
     });
 
+    /// <summary>A UDP session: two <see cref="Overlay.Transport.Sessions.UdpSessionHost"/>s on 127.0.0.1 sockets, one
+    /// session dialled with the expected node ID, then one multiplexed stream (datagram path: 1,203-byte payloads,
+    /// acknowledgements, NewReno, pacing; ChaCha20-Poly1305).</summary>
+    public static StreamPath UdpSession { get; } = new("UDP session (Noise XX + streams)", ct => UdpSessionPairAsync(0, ct));
+
+    /// <summary>As <see cref="UdpSession"/> with 1 % of the sender's datagrams dropped before its socket (seeded).</summary>
+    public static StreamPath UdpSessionLossy { get; } = new("UDP session, 1 % loss at the sender", ct => UdpSessionPairAsync(0.01, ct));
+
+    private static async Task<(System.IO.Stream Writer, System.IO.Stream Reader, IAsyncDisposable Owner)> UdpSessionPairAsync(double loss, CancellationToken ct)
+    {
+        var alice = Overlay.Transport.NodeIdentity.Generate();
+        var bob = Overlay.Transport.NodeIdentity.Generate();
+        var aliceSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20);
+        var bobSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20);
+        Overlay.Transport.IMessageTransport aliceSide = loss > 0 ? new DroppingTransport(aliceSocket, loss, seed: 7) : aliceSocket;
+        var aliceHost = new Overlay.Transport.Sessions.UdpSessionHost(alice, aliceSide);
+        var bobHost = new Overlay.Transport.Sessions.UdpSessionHost(bob, bobSocket);
+        aliceHost.Start();
+        bobHost.Start();
+        var accepting = bobHost.AcceptAsync(ct);
+        var a = aliceHost.StartStreams(await aliceHost.ConnectAsync(bobSocket.LocalEndPoint, bob.Id, ct).ConfigureAwait(false));
+        var b = bobHost.StartStreams(await accepting.ConfigureAwait(false));
+        var writer = await a.OpenStreamAsync(ct).ConfigureAwait(false);
+        await writer.WriteAsync(new byte[1], ct).ConfigureAwait(false);
+        var reader = await b.AcceptStreamAsync(ct).ConfigureAwait(false);
+        await reader.ReadExactlyAsync(new byte[1], ct).ConfigureAwait(false);
+        return (writer, reader, new AsyncDisposer(a, b, aliceHost, bobHost, aliceSide, bobSocket));
+    }
+
     private static async Task<(double MibPerSecond, double CpuSecondsPerGib)> RunOnceAsync(StreamPath path, int mib)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
@@ -178,6 +208,18 @@ internal static class StreamThroughput
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    /// <summary>Disposes what a UDP session path left open besides its two streams, in order.</summary>
+    private sealed class AsyncDisposer(params IAsyncDisposable[] items) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var item in items)
+            {
+                await item.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>Disposes what a path left open besides its two streams.</summary>

@@ -2,7 +2,7 @@ namespace Overlay.Transport.Sessions;
 
 /// <summary>What a <see cref="UdpSessionEndpoint"/> tells its owner. Called on the owner's thread, from within the
 /// endpoint's methods; implementations must not call back into the endpoint re-entrantly except
-/// <see cref="UdpSessionEndpoint.Send"/>.</summary>
+/// its <c>Send</c> overloads.</summary>
 public interface ISessionHandler
 {
     /// <summary>A handshake completed: the peer's node ID is proven.</summary>

@@ -61,7 +61,8 @@ public sealed class UdpSession
     /// <summary>Gets when the last packet was sent.</summary>
     public TimeSpan LastSent { get; internal set; }
 
-    /// <summary>Gets the number of packets sent.</summary>
+    /// <summary>Gets the number of packets sent: the next packet number, so numbers skipped by a send under a chosen
+    /// number (<see cref="UdpSessionEndpoint.Send(UdpSession, ReadOnlySpan{byte}, ulong, TimeSpan)"/>) count too.</summary>
     public ulong PacketsSent => NextPacketNumber;
 
     /// <summary>Gets the payload bytes sent and received.</summary>

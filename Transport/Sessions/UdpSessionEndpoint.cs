@@ -76,7 +76,8 @@ public sealed class UdpSessionEndpoint : IDisposable
     /// <param name="remote">The peer's address and port.</param>
     /// <param name="expected">The node ID this side means to reach; null to accept whoever proves an ID there.</param>
     /// <param name="now">The owner's monotonic time.</param>
-    public void Connect(IPEndPoint remote, NodeId? expected, TimeSpan now)
+    /// <returns>The handshake's local index: the established session's <see cref="UdpSession.LocalIndex"/>.</returns>
+    public uint Connect(IPEndPoint remote, NodeId? expected, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(remote);
         var index = NewIndex();
@@ -86,6 +87,7 @@ public sealed class UdpSessionEndpoint : IDisposable
         initiation.Message = message;
         _initiating[index] = initiation;
         SendInitiation(index, initiation, now);
+        return index;
     }
 
     /// <summary>Handles one received session packet (first byte 0xD0..0xDF). Never throws on untrusted bytes.</summary>
@@ -127,6 +129,23 @@ public sealed class UdpSessionEndpoint : IDisposable
     public bool Send(UdpSession session, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         ArgumentNullException.ThrowIfNull(session);
+        return Send(session, payload, session.NextPacketNumber, now);
+    }
+
+    /// <summary>Encrypts and sends one payload on <paramref name="session"/> under a packet number the caller chose, so
+    /// that a stream multiplexer's own packet numbers are the ones on the wire (and reach the peer's
+    /// <see cref="ISessionHandler.OnData"/>); otherwise as <see cref="Send(UdpSession, ReadOnlySpan{byte}, TimeSpan)"/>.
+    /// Numbers are nonces and never repeat: one below the session's next number (taken meanwhile by a keepalive, or
+    /// out of order) is refused, and numbers skipped are never used.</summary>
+    /// <param name="session">An established session of this endpoint.</param>
+    /// <param name="payload">At most <see cref="SessionPacket.MaxDataPayloadBytes"/> (1,203) bytes.</param>
+    /// <param name="packetNumber">Greater than every number used on the session so far (by either overload); below 2^64 − 1.</param>
+    /// <param name="now">The owner's monotonic time.</param>
+    /// <returns>False when the session is closed (or has just closed, its packet numbers exhausted) or the number was refused.</returns>
+    /// <exception cref="ArgumentException"><paramref name="payload"/> is too long.</exception>
+    public bool Send(UdpSession session, ReadOnlySpan<byte> payload, ulong packetNumber, TimeSpan now)
+    {
+        ArgumentNullException.ThrowIfNull(session);
         if (payload.Length > SessionPacket.MaxDataPayloadBytes)
         {
             throw new ArgumentException($"a session payload is at most {SessionPacket.MaxDataPayloadBytes} bytes, not {payload.Length}", nameof(payload));
@@ -137,9 +156,14 @@ public sealed class UdpSessionEndpoint : IDisposable
             return false;
         }
 
-        if (session.NextPacketNumber == CipherState.MaxNonce)
+        if (packetNumber >= CipherState.MaxNonce)
         {
             Remove(session, SessionCloseReason.Exhausted);
+            return false;
+        }
+
+        if (packetNumber < session.NextPacketNumber)
+        {
             return false;
         }
 
@@ -148,9 +172,9 @@ public sealed class UdpSessionEndpoint : IDisposable
             session.RekeySend(now);
         }
 
-        var number = session.NextPacketNumber++;
-        SessionPacket.WriteDataHeader(_packet, session.SendKeyPhase, session.RemoteIndex, number);
-        var length = SessionPacket.DataHeaderBytes + session.SendCipher.Seal(number, _packet.AsSpan(0, SessionPacket.DataHeaderBytes), payload, _packet.AsSpan(SessionPacket.DataHeaderBytes));
+        session.NextPacketNumber = packetNumber + 1;
+        SessionPacket.WriteDataHeader(_packet, session.SendKeyPhase, session.RemoteIndex, packetNumber);
+        var length = SessionPacket.DataHeaderBytes + session.SendCipher.Seal(packetNumber, _packet.AsSpan(0, SessionPacket.DataHeaderBytes), payload, _packet.AsSpan(SessionPacket.DataHeaderBytes));
         _socket.Send(session.RemoteEndPoint, _packet.AsSpan(0, length));
         session.LastSent = now;
         session.BytesSent += payload.Length;

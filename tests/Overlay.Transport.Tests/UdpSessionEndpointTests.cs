@@ -71,7 +71,7 @@ public sealed class UdpSessionEndpointTests : IDisposable
     public void AnInitiationOfferingNoSuiteTheResponderAccepts_IsRefused_AndCounted()
     {
         // A future version's suite only (a reserved bit), then AESGCM alone at a responder without it.
-        var message = new byte[Sessions.Noise.SecureHandshake.Message1Bytes];
+        var message = new byte[Overlay.Transport.Sessions.Noise.SecureHandshake.Message1Bytes];
         message[0] = 0x80;
         message[1] = 9;
         var packet = new byte[SessionPacket.MinInitiationBytes];
@@ -115,6 +115,20 @@ public sealed class UdpSessionEndpointTests : IDisposable
         Assert.Empty(bob.Endpoint.Sessions);
         Assert.Equal(1, alice.Endpoint.GetDropCount(SessionDrop.HandshakeFailed));
         Assert.Equal([SessionCloseReason.HandshakeFailed], alice.Closed);
+    }
+
+    [Fact]
+    public void SendingUnderChosenNumbers_DeliversThoseNumbers_AndRefusesOneAlreadyUsed()
+    {
+        var (a, _) = Establish();
+        Assert.True(_alice.Endpoint.Send(a, "five"u8, 5, _now));
+        Assert.True(_alice.Endpoint.Send(a, "keepalive-style"u8, _now));
+        Assert.False(_alice.Endpoint.Send(a, "six again"u8, 6, _now));
+        Assert.False(_alice.Endpoint.Send(a, "three"u8, 3, _now));
+        Assert.True(_alice.Endpoint.Send(a, "nine"u8, 9, _now));
+        _wire.Flush(_now);
+        Assert.Equal(["five", "keepalive-style", "nine"], _bob.Received);
+        Assert.Equal([5UL, 6UL, 9UL], _bob.ReceivedNumbers);
     }
 
     [Fact]
@@ -469,7 +483,13 @@ public sealed class UdpSessionEndpointTests : IDisposable
         {
         }
 
-        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload) => Received.Add(System.Text.Encoding.UTF8.GetString(payload));
+        public List<ulong> ReceivedNumbers { get; } = [];
+
+        public void OnData(UdpSession session, ulong packetNumber, ReadOnlySpan<byte> payload)
+        {
+            Received.Add(System.Text.Encoding.UTF8.GetString(payload));
+            ReceivedNumbers.Add(packetNumber);
+        }
 
         public void OnClosed(UdpSession? session, IPEndPoint remote, SessionCloseReason reason) => Closed.Add(reason);
 

@@ -127,7 +127,8 @@ public sealed partial class StreamMuxConnection
             StreamsLog.LinkFailed(_logger, error);
         }
 
-        // Through the side queue: a closed link must not wait for room in the input queue.
-        Post(new MuxOperation(MuxOperationKind.LinkLost, null, _asynchronous));
+        // Through the side queue: a closed link must not wait for room in the input queue. The link's words (a UDP
+        // session lost, a record that failed to authenticate) become the close reason the application sees.
+        Post(new MuxOperation(MuxOperationKind.LinkLost, null, _asynchronous) { Reason = error?.Message ?? string.Empty });
     }
 }

@@ -190,7 +190,7 @@ public sealed partial class StreamMuxConnection
                 _mux.Close(op.Code, op.Reason);
                 break;
             case MuxOperationKind.LinkLost:
-                _mux.Abort("the packet link closed");
+                _mux.Abort(op.Reason.Length == 0 ? "the packet link closed" : $"the packet link closed: {op.Reason}");
                 break;
         }
     }

@@ -1,0 +1,198 @@
+using System.Buffers;
+using Overlay.Transport.Sessions.Streams;
+
+namespace Overlay.Transport.Sessions;
+
+/// <summary>
+/// The <see cref="IPacketLink"/> of one established UDP session of a <see cref="UdpSessionHost"/>: the datagram path of
+/// a <see cref="StreamMuxConnection"/> (<see cref="UdpSessionHost.StartStreams"/>). Made by the host when the session is.
+/// </summary>
+/// <remarks>
+/// <para><b>Packet numbers.</b> The multiplexer's numbers are the session's: <see cref="SendAsync"/> sends each payload
+/// under the number the multiplexer gave it (<see cref="UdpSessionEndpoint.Send(UdpSession, ReadOnlySpan{byte}, ulong, TimeSpan)"/>),
+/// so it is the AEAD nonce on the wire, and the peer's endpoint hands it up with the payload after its replay window let
+/// it through (each number at most once). ACK frames therefore name numbers both sides know, with no mapping table. The
+/// endpoint never reuses a number: one already taken by a session keepalive (sent after
+/// <see cref="SessionOptions.KeepaliveInterval"/> of silence, racing the multiplexer's next packet) is refused, counted in
+/// <see cref="SendsRefused"/>, and recovered by the multiplexer like a lost datagram.</para>
+/// <para><b>Receiving.</b> Payloads wait in a queue of at most <see cref="UdpSessionHostOptions.LinkQueueCapacity"/>;
+/// past it they are dropped and counted (<see cref="QueueOverflows"/>): UDP drops rather than waits, and the stream layer
+/// resends. When the session ends the queue is drained, then <see cref="ReceiveAsync"/> returns
+/// <see cref="LinkPacket.End"/> after a local close, or throws <see cref="UdpSessionException"/> naming the reason
+/// (lost, shut down, exhausted), which becomes the stream connection's close reason.</para>
+/// <para>Thread-safe. <see cref="Session"/>'s counters are updated under the host's lock; read from another thread they
+/// may be a moment old.</para>
+/// </remarks>
+public sealed class UdpPacketLink : IPacketLink
+{
+    private readonly object _gate = new();
+    private readonly Queue<(byte[] Buffer, int Length, long PacketNumber)> _arrived = new();
+    private readonly int _capacity;
+    private TaskCompletionSource<bool>? _waiter;
+    private SessionCloseReason? _endReason;
+    private long _overflows;
+    private long _refused;
+    private int _disposed;
+
+    internal UdpPacketLink(UdpSessionHost host, UdpSession session, int capacity, bool asynchronous)
+    {
+        Host = host;
+        Session = session;
+        _capacity = capacity;
+        RequiresAsynchronousContinuations = asynchronous;
+    }
+
+    /// <summary>Gets the session.</summary>
+    public UdpSession Session { get; }
+
+    /// <summary>Gets the peer's node ID, proven in the handshake.</summary>
+    public NodeId RemoteId => Session.RemoteId;
+
+    /// <summary>Gets <see cref="SessionPacket.MaxDataPayloadBytes"/>: 1,203 bytes, so a packet is at most 1,232 bytes.</summary>
+    public int MaxPayloadBytes => SessionPacket.MaxDataPayloadBytes;
+
+    /// <inheritdoc/>
+    public bool RequiresAsynchronousContinuations { get; }
+
+    /// <summary>Gets how many received payloads were dropped because the queue was full.</summary>
+    public long QueueOverflows => Interlocked.Read(ref _overflows);
+
+    /// <summary>Gets how many payloads the endpoint refused to send because their packet number was already used.</summary>
+    public long SendsRefused => Interlocked.Read(ref _refused);
+
+    /// <summary>Gets why the session ended, or null while it is open.</summary>
+    public SessionCloseReason? EndReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _endReason;
+            }
+        }
+    }
+
+    internal UdpSessionHost Host { get; }
+
+    /// <summary>Encrypts and sends one payload under <paramref name="packetNumber"/>; never waits (UDP drops rather than waits).</summary>
+    /// <param name="payload">At most <see cref="MaxPayloadBytes"/> bytes.</param>
+    /// <param name="packetNumber">The multiplexer's number: greater than every number sent before on this link.</param>
+    /// <param name="cancellationToken">Unused: nothing waits.</param>
+    /// <returns>A completed task.</returns>
+    /// <exception cref="UdpSessionException">The session has ended (an <see cref="IOException"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="payload"/> is longer than <see cref="MaxPayloadBytes"/>.</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> payload, long packetNumber, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(packetNumber);
+        Host.Send(this, payload.Span, packetNumber);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Waits for the next received payload and copies it into <paramref name="buffer"/>.</summary>
+    /// <param name="buffer">At least <see cref="MaxPayloadBytes"/> bytes.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The payload's length and packet number; <see cref="LinkPacket.End"/> once the session was closed by this side.</returns>
+    /// <exception cref="UdpSessionException">The session ended otherwise (lost, host shut down, numbers exhausted).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async ValueTask<LinkPacket> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_arrived.TryDequeue(out var item))
+                {
+                    item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
+                    ArrayPool<byte>.Shared.Return(item.Buffer);
+                    return new LinkPacket(item.Length, item.PacketNumber);
+                }
+
+                if (_endReason is { } reason)
+                {
+                    return reason == SessionCloseReason.Closed ? LinkPacket.End : throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId);
+                }
+
+                _waiter ??= new TaskCompletionSource<bool>(RequiresAsynchronousContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
+                wait = _waiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the session on this side (the peer finds it lost after its dead interval, or its stream
+    /// connection closes first) and frees what waits in the queue.</summary>
+    /// <returns>A completed task.</returns>
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Host.CloseSession(this);
+            lock (_gate)
+            {
+                while (_arrived.TryDequeue(out var item))
+                {
+                    ArrayPool<byte>.Shared.Return(item.Buffer);
+                }
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Queues a received payload (under the host's lock); returns the reader's waiter to wake once the lock is released.</summary>
+    internal TaskCompletionSource<bool>? Arrive(long packetNumber, ReadOnlySpan<byte> payload)
+    {
+        lock (_gate)
+        {
+            if (_endReason is not null || _disposed != 0)
+            {
+                return null;
+            }
+
+            if (_arrived.Count >= _capacity)
+            {
+                _overflows++;
+                return null;
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent(payload.Length);
+            payload.CopyTo(buffer);
+            _arrived.Enqueue((buffer, payload.Length, packetNumber));
+            return TakeWaiter();
+        }
+    }
+
+    /// <summary>Marks the session ended (under the host's lock); returns the reader's waiter to wake once the lock is released.</summary>
+    internal TaskCompletionSource<bool>? End(SessionCloseReason reason)
+    {
+        lock (_gate)
+        {
+            _endReason ??= reason;
+            return TakeWaiter();
+        }
+    }
+
+    /// <summary>Counts a send the endpoint refused; throws when that was because the session has ended.</summary>
+    /// <exception cref="UdpSessionException">The session has ended.</exception>
+    internal void OnSendRefused()
+    {
+        lock (_gate)
+        {
+            if (_endReason is { } reason)
+            {
+                throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId, "while sending");
+            }
+
+            _refused++;
+        }
+    }
+
+    private TaskCompletionSource<bool>? TakeWaiter()
+    {
+        var waiter = _waiter;
+        _waiter = null;
+        return waiter;
+    }
+}
