@@ -5,11 +5,13 @@ using System.Security.Cryptography;
 namespace Overlay.Kademlia.Internal;
 
 /// <summary>
-/// Write tokens (BEP 5 "announce_peer" tokens, BEP 44 "put" tokens): a node hands a requester a token bound to the
-/// requester's address in a lookup answer, and accepts STORE / ADD_PROVIDER only with a token it issued to that same
-/// address within the last two rotations. This proves the writer can receive at the address it claims (no blind
-/// spoofing of source addresses). Token = first 8 bytes of HMAC-SHA256(secret, address bytes ‖ port, big-endian);
-/// the secret rotates every <see cref="RotationInterval"/>. Thread-safe (lock).
+/// Address-bound tokens. A node runs two instances with independent secrets: write tokens (BEP 5 "announce_peer"
+/// tokens, BEP 44 "put" tokens: STORE / ADD_PROVIDER are accepted only with a token issued to the writer's address) and
+/// address tokens (the 3x rule, RFC 9000 §8.1: a request echoing one is answered in full). Either proves the holder
+/// received at the address it claims within the last two rotations (no blind spoofing of source addresses).
+/// Token = first 8 bytes of HMAC-SHA256(secret, address bytes ‖ port, big-endian); the secret rotates every
+/// <see cref="RotationInterval"/>, so a token stays valid at least one interval after it is issued and at most two.
+/// Thread-safe (lock).
 /// </summary>
 internal sealed class WriteTokens
 {
@@ -59,6 +61,37 @@ internal sealed class WriteTokens
         }
     }
 
+    /// <summary>
+    /// Writes the current token for <paramref name="requester"/> into <paramref name="token"/> and checks
+    /// <paramref name="presented"/> against the current and previous secrets, with one HMAC when the presented token is
+    /// the current one or empty (the common cases on the answer path), two otherwise.
+    /// </summary>
+    /// <param name="requester">The requester's endpoint (normalized).</param>
+    /// <param name="presented">The token the request echoed; any length (only 8 bytes can be valid).</param>
+    /// <param name="token">Receives the 8-byte token to hand out.</param>
+    /// <returns>Whether <paramref name="presented"/> is a token issued to <paramref name="requester"/> within the last two rotations.</returns>
+    public bool IssueAndCheck(IPEndPoint requester, ReadOnlySpan<byte> presented, Span<byte> token)
+    {
+        lock (_gate)
+        {
+            Rotate();
+            Compute(_current, requester, token);
+            if (presented.Length != Length)
+            {
+                return false;
+            }
+
+            if (CryptographicOperations.FixedTimeEquals(token[..Length], presented))
+            {
+                return true;
+            }
+
+            Span<byte> previous = stackalloc byte[Length];
+            Compute(_previous, requester, previous);
+            return CryptographicOperations.FixedTimeEquals(previous, presented);
+        }
+    }
+
     private void Rotate()
     {
         var now = _time.GetUtcNow();
@@ -78,11 +111,18 @@ internal sealed class WriteTokens
 
     private static byte[] Compute(byte[] secret, IPEndPoint requester)
     {
+        var token = new byte[Length];
+        Compute(secret, requester, token);
+        return token;
+    }
+
+    private static void Compute(byte[] secret, IPEndPoint requester, Span<byte> token)
+    {
         Span<byte> input = stackalloc byte[18];
         requester.Address.TryWriteBytes(input, out var written);
         BinaryPrimitives.WriteUInt16BigEndian(input[written..], (ushort)requester.Port);
         Span<byte> mac = stackalloc byte[32];
         HMACSHA256.HashData(secret, input[..(written + 2)], mac);
-        return mac[..Length].ToArray();
+        mac[..Length].CopyTo(token);
     }
 }

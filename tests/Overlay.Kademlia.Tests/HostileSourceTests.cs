@@ -97,8 +97,9 @@ public sealed class HostileSourceTests
         // A verification generation later (virtual): the join's verifications are forgotten.
         clock.Advance(TimeSpan.FromMinutes(1));
 
-        // 100 requests, each from a fresh ID: every one would be worth verifying (the table has room).
-        await SendPacedAsync(victim, node, 100, i => FindNode(NodeId.Random(random), (uint)i), bound.Token);
+        // 100 requests, each from a fresh ID: every one would be worth verifying (the table has room). Padded as a first
+        // contact's are (411 bytes), so the 3x rule leaves room for the PING and only the per-address cap limits it.
+        await SendPacedAsync(victim, node, 100, i => FindNode(NodeId.Random(random), (uint)i, padded: true), bound.Token);
         var pings = await CollectPingsAsync(victim, node, expectAtLeast: perMinute, bound.Token);
 
         // Time is frozen, so no PING is retransmitted: each distinct transaction id is one verification.
@@ -112,16 +113,19 @@ public sealed class HostileSourceTests
         await using var swarm = await UdpTestSwarm.StartAsync(4, seed: 617, cancellationToken: bound.Token);
         var node = swarm.Nodes[0];
         using var sybil = Attacker();
-        var random = new Random(617);
-        var ids = Enumerable.Range(0, 30).Select(_ => NodeId.Random(random)).ToList();
+
+        // Not the swarm's seed: the swarm draws its own identities from it, and the sybil would claim node 0's ID.
+        var random = new Random(6170);
+        var identities = Enumerable.Range(0, 30).Select(_ => NodeIdentity.FromSeed(RandomSeed(random))).ToList();
+        var ids = identities.ConvertAll(i => i.Id);
         using var answering = CancellationTokenSource.CreateLinkedTokenSource(bound.Token);
 
-        // The sybil answers every PING it gets with a PONG under each of its IDs: whichever ID the node is verifying,
-        // one of them matches.
-        var responder = Task.Run(() => AnswerPingsAsAll(sybil, ids, answering.Token), CancellationToken.None);
-        await SendPacedAsync(sybil, node, 1, _ => FindNode(ids[0], 1), bound.Token);
+        // The sybil holds the keys of all 30 IDs and answers every PING with a proven PONG under each: whichever ID the
+        // node is verifying, one of them matches and proves it. Only the one-ID-per-endpoint limit is left to stop it.
+        var responder = Task.Run(() => AnswerPingsAsAll(sybil, identities, answering.Token), CancellationToken.None);
+        await SendPacedAsync(sybil, node, 1, _ => FindNode(ids[0], 1, padded: true), bound.Token);
         await WaitUntilAsync(() => node.GetContacts().Any(c => c.Id == ids[0]), "the sybil's first ID to enter the table", bound.Token);
-        await SendPacedAsync(sybil, node, ids.Count - 1, i => FindNode(ids[i + 1], (uint)(i + 2)), bound.Token);
+        await SendPacedAsync(sybil, node, ids.Count - 1, i => FindNode(ids[i + 1], (uint)(i + 2), padded: true), bound.Token);
 
         // Give every other claim the chance a verification needs (PING, PONG, table update) on a busy machine.
         var settle = Task.Delay(TimeSpan.FromSeconds(3), bound.Token);
@@ -141,13 +145,30 @@ public sealed class HostileSourceTests
         return socket;
     }
 
-    private static byte[] FindNode(NodeId sender, uint transactionId) => new Envelope
+    /// <summary>A FIND_NODE for the sender's own ID; padded to 411 bytes as a node's first request to a peer is, or bare (about 80 bytes).</summary>
+    private static byte[] FindNode(NodeId sender, uint transactionId, bool padded = false)
     {
-        Version = WireCodec.ProtocolVersion,
-        TransactionId = transactionId,
-        SenderId = ByteString.CopyFrom(sender.ToArray()),
-        FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(sender.ToArray()) },
-    }.ToByteArray();
+        var request = new Envelope
+        {
+            Version = WireCodec.ProtocolVersion,
+            TransactionId = transactionId,
+            SenderId = ByteString.CopyFrom(sender.ToArray()),
+            FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(sender.ToArray()) },
+        };
+        if (padded)
+        {
+            WireCodec.Pad(request);
+        }
+
+        return request.ToByteArray();
+    }
+
+    private static byte[] RandomSeed(Random random)
+    {
+        var seed = new byte[32];
+        random.NextBytes(seed);
+        return seed;
+    }
 
     /// <summary>Sends <paramref name="count"/> datagrams in batches of 100, each batch once the node has received the last.</summary>
     private static async Task SendPacedAsync(Socket socket, KademliaNode node, int count, Func<int, byte[]> datagram, CancellationToken cancellationToken)
@@ -222,7 +243,7 @@ public sealed class HostileSourceTests
         }
     }
 
-    private static void AnswerPingsAsAll(Socket socket, IReadOnlyList<NodeId> ids, CancellationToken cancellationToken)
+    private static void AnswerPingsAsAll(Socket socket, IReadOnlyList<NodeIdentity> identities, CancellationToken cancellationToken)
     {
         var buffer = new byte[2048];
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
@@ -240,19 +261,25 @@ public sealed class HostileSourceTests
             }
 
             var request = Envelope.Parser.ParseFrom(buffer, 0, length);
-            if (request.BodyCase != Envelope.BodyOneofCase.Ping)
+            if (request.BodyCase != Envelope.BodyOneofCase.Ping
+                || request.Ping.Challenge.Length != IdentityProof.ChallengeLength
+                || !NodeId.TryFromBytes(request.SenderId.Span, out var verifier))
             {
                 continue;
             }
 
-            foreach (var id in ids)
+            foreach (var identity in identities)
             {
                 var pong = new Envelope
                 {
                     Version = WireCodec.ProtocolVersion,
                     TransactionId = request.TransactionId,
-                    SenderId = ByteString.CopyFrom(id.ToArray()),
-                    Pong = new PingResponse(),
+                    SenderId = ByteString.CopyFrom(identity.Id.ToArray()),
+                    Pong = new PingResponse
+                    {
+                        PublicKey = ByteString.CopyFrom(identity.PublicKey.Span),
+                        Signature = ByteString.CopyFrom(IdentityProof.Sign(identity, request.Ping.Challenge.Span, verifier)),
+                    },
                 };
                 socket.SendTo(pong.ToByteArray(), from);
             }
