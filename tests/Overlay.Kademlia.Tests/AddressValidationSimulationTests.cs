@@ -1,7 +1,5 @@
 using System.Net;
-using Google.Protobuf;
 using Overlay.Kademlia.Internal;
-using Overlay.Kademlia.Wire;
 using Overlay.Testing.Simulation;
 
 namespace Overlay.Kademlia.Tests;
@@ -56,7 +54,7 @@ public sealed class AddressValidationSimulationTests
             var honest = HonestLookupsAsync(swarm, lookups, new Random(911), () => found++);
             for (var i = 0; i < flood; i++)
             {
-                swarm.Network.Inject(victim, targets[i % targets.Count], Forged(draw, record!.Key, (uint)i));
+                swarm.Network.Inject(victim, targets[i % targets.Count], ForgedRequests.Next(draw, record!.Key, (uint)i));
                 if (i % 10 == 9)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(20), swarm.Simulator);
@@ -93,46 +91,5 @@ public sealed class AddressValidationSimulationTests
                 onFound();
             }
         }
-    }
-
-    /// <summary>
-    /// One forged request under a fresh sender ID (so that each is worth a verification PING): FIND_NODE bare or
-    /// padded as a first contact's, FIND_VALUE for the stored record, GET_PROVIDERS, a challenge PING, or FIND_NODE
-    /// echoing a made-up address token.
-    /// </summary>
-    private static byte[] Forged(Random random, NodeId recordKey, uint transactionId)
-    {
-        var request = new Envelope
-        {
-            Version = WireCodec.ProtocolVersion,
-            TransactionId = transactionId + 1,
-            SenderId = ByteString.CopyFrom(NodeId.Random(random).ToArray()),
-        };
-        var target = ByteString.CopyFrom(NodeId.Random(random).ToArray());
-        switch (random.Next(6))
-        {
-            case 0:
-                request.FindNode = new FindNodeRequest { Target = target, WantToken = true };
-                break;
-            case 1:
-                request.FindNode = new FindNodeRequest { Target = target };
-                WireCodec.Pad(request);
-                break;
-            case 2:
-                request.FindValue = new FindValueRequest { Key = ByteString.CopyFrom(recordKey.ToArray()) };
-                break;
-            case 3:
-                request.GetProviders = new GetProvidersRequest { Key = target };
-                break;
-            case 4:
-                request.Ping = new PingRequest { Challenge = ByteString.CopyFrom(IdentityProof.NewChallenge()) };
-                break;
-            default:
-                request.FindNode = new FindNodeRequest { Target = target };
-                request.AddressToken = ByteString.CopyFrom(BitConverter.GetBytes(random.NextInt64()));
-                break;
-        }
-
-        return request.ToByteArray();
     }
 }

@@ -9,7 +9,8 @@ namespace Overlay.Kademlia.Tests;
 
 /// <summary>
 /// One hostile UDP socket against a real node on loopback: a flood of FIND_NODE requests, a flood of fresh sender IDs
-/// that each ask for a verification PING, and one socket claiming 30 node IDs. The node's clock is virtual and frozen,
+/// that each ask for a verification PING, a mixed flood standing for a spoofed victim (the 3x rule), and one socket
+/// claiming 30 node IDs. The node's clock is virtual and frozen,
 /// so the rate limits' buckets do not refill during a test: what gets through is exactly the configured burst.
 /// </summary>
 public sealed class HostileSourceTests
@@ -138,6 +139,65 @@ public sealed class HostileSourceTests
         Assert.Equal(sybil.LocalEndPoint, inTable[0].EndPoint);
     }
 
+    [Fact]
+    public async Task SpoofedFlood_FromOneSocket_GetsAtMost3xTheBytesItSent_AndLookupsDuringItSucceed()
+    {
+        // On loopback the IP source cannot be forged, so the socket plays the victim whose address the flood claims:
+        // whatever the node sends it, answers and verification PINGs with their retransmissions, is what a spoofed
+        // victim would get. A stored 1,000-byte record lets FIND_VALUE answers be large.
+        const int batches = 10;
+        const int batch = 100;
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        using var bound = new CancellationTokenSource(Bound);
+        await using var swarm = await UdpTestSwarm.StartAsync(20, seed: 619, UdpTestSwarm.LoopbackOptions(), clock, cancellationToken: bound.Token);
+        var node = swarm.Nodes[0];
+        var value = new byte[1000];
+        new Random(619).NextBytes(value);
+        var record = DhtRecord.CreateImmutable(value, clock.GetUtcNow().AddHours(1));
+        await swarm.Nodes[1].PutAsync(record, bound.Token);
+        using var victim = Attacker();
+        var random = new Random(6190);
+        var lookups = new Random(6191);
+
+        // A verification generation later (virtual): the join's verifications are forgotten.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var before = node.GetStatistics();
+        long sent = 0;
+        var mismatches = new List<string>();
+        for (var b = 0; b < batches; b++)
+        {
+            await SendPacedAsync(victim, node, batch, i =>
+            {
+                var datagram = ForgedRequests.Next(random, record.Key, (uint)(b * batch + i));
+                sent += datagram.Length;
+                return datagram;
+            }, bound.Token);
+
+            // An honest lookup between batches, from a node other than the flooded one, through it or not.
+            var target = NodeId.Random(lookups);
+            var result = await swarm.Nodes[1 + lookups.Next(19)].FindNodeAsync(target, bound.Token);
+            if (!swarm.TrueClosest(target, KademliaOptions.DefaultBucketSize).SequenceEqual(result.Closest.Select(c => c.Id)))
+            {
+                mismatches.Add(target.ToShortString());
+            }
+        }
+
+        // Let every verification PING's retransmissions go out and fail (virtual time; the socket never answers).
+        for (var i = 0; i < 50; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        await WaitUntilAsync(() => node.GetStatistics().PendingRequests == 0, "the node's verification PINGs to end", bound.Token);
+        var (answers, pings, received) = await ReceiveFloodAnswersAsync(victim, batches * batch, bound.Token);
+        var after = node.GetStatistics();
+
+        Assert.True(mismatches.Count == 0, $"seed 6191: lookups during the flood differ from brute force for {string.Join(", ", mismatches)}");
+        Assert.Equal(batches * batch, answers);
+        Assert.True(received <= WireCodec.AmplificationFactor * sent, $"the node sent {received} bytes ({answers} answers, {pings} PINGs) for {sent} received");
+        Assert.True(after.AnswersTrimmed > before.AnswersTrimmed, "no answer was trimmed, so the 3x limit never bit");
+    }
+
     private static Socket Attacker()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 8 * 1024 * 1024 };
@@ -200,6 +260,41 @@ public sealed class HostileSourceTests
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// Receives until <paramref name="expected"/> answers (datagrams other than PINGs) arrived, then whatever else is
+    /// queued; returns the answers, the node's PINGs and the bytes of both.
+    /// </summary>
+    private static async Task<(int Answers, int Pings, long Bytes)> ReceiveFloodAnswersAsync(Socket socket, int expected, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[2048];
+        var answers = 0;
+        var pings = 0;
+        long bytes = 0;
+        while (true)
+        {
+            while (socket.Available > 0)
+            {
+                var length = socket.Receive(buffer);
+                bytes += length;
+                if (Envelope.Parser.ParseFrom(buffer, 0, length).BodyCase == Envelope.BodyOneofCase.Ping)
+                {
+                    pings++;
+                }
+                else
+                {
+                    answers++;
+                }
+            }
+
+            if (answers >= expected)
+            {
+                return (answers, pings, bytes);
+            }
+
+            await WaitUntilAsync(() => socket.Available > 0, $"answer {answers + 1} of {expected}", cancellationToken);
+        }
     }
 
     /// <summary>Counts the datagrams waiting in the socket (the node answers on its receive thread before counting the next request).</summary>
