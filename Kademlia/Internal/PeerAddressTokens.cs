@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Overlay.Kademlia.Internal;
 
@@ -24,8 +23,8 @@ internal sealed class PeerAddressTokens
     public static readonly TimeSpan UseWindow = TimeSpan.FromMinutes(4);
 
     private readonly object _gate = new();
-    private readonly Dictionary<(UInt128 Address, int Port), (ulong Token, long ReceivedAt)> _tokens = [];
-    private readonly Queue<(UInt128 Address, int Port)> _order = new();
+    private readonly Dictionary<EndPointKey, (ulong Token, long ReceivedAt)> _tokens = [];
+    private readonly Queue<EndPointKey> _order = new();
     private readonly long _useTicks;
 
     /// <summary>Creates an empty store.</summary>
@@ -46,7 +45,7 @@ internal sealed class PeerAddressTokens
             return;
         }
 
-        var key = KeyOf(issuer);
+        var key = EndPointKey.Of(issuer);
         var value = (BinaryPrimitives.ReadUInt64LittleEndian(token), now);
         lock (_gate)
         {
@@ -75,7 +74,7 @@ internal sealed class PeerAddressTokens
         (ulong Token, long ReceivedAt) held;
         lock (_gate)
         {
-            if (!_tokens.TryGetValue(KeyOf(issuer), out held))
+            if (!_tokens.TryGetValue(EndPointKey.Of(issuer), out held))
             {
                 return false;
             }
@@ -88,16 +87,5 @@ internal sealed class PeerAddressTokens
 
         BinaryPrimitives.WriteUInt64LittleEndian(token, held.Token);
         return true;
-    }
-
-    /// <summary>An endpoint as a value: 128 address bits (IPv4 tagged in the top bit) and the port; no allocation, holds no object.</summary>
-    private static (UInt128, int) KeyOf(IPEndPoint endPoint)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        endPoint.Address.TryWriteBytes(bytes, out _);
-        var address = endPoint.AddressFamily == AddressFamily.InterNetwork
-            ? (UInt128.One << 127) | BinaryPrimitives.ReadUInt32BigEndian(bytes)
-            : BinaryPrimitives.ReadUInt128BigEndian(bytes);
-        return (address, endPoint.Port);
     }
 }
