@@ -107,8 +107,8 @@ public sealed class KademliaOptions
     /// <summary>
     /// Gets or sets the most identity proofs (Ed25519 signatures in PONGs, ARCHITECTURE.md "Identity proofs") this node
     /// signs per second in all; it may burst to one second's worth. Past it PONGs go unsigned and the verifier asks
-    /// again later, so a flood of challenge PINGs costs at most this many signatures a second (~30 µs each here, so
-    /// 3 % of a core at the default). Per source, PINGs count against <see cref="MaxRequestsPerSecondPerIp"/> like any
+    /// again later, so a flood of challenge PINGs costs at most this many signatures a second (~16 µs each here, so
+    /// under 2 % of a core at the default). Per source, PINGs count against <see cref="MaxRequestsPerSecondPerIp"/> like any
     /// request. Default 1,000 (a node's table holds ~250 contacts, each proven about once per <c>ProvenIdentities.Lifetime</c>
     /// to each of its verifiers; joins of 256 nodes at once stayed far below it in simulation); range 1..1,000,000.
     /// </summary>
