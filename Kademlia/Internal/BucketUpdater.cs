@@ -48,8 +48,8 @@ internal sealed class BucketUpdater
     private readonly SourceRateLimiter _verificationLimiter;
     private readonly ProvenIdentities _proven;
     private readonly ConcurrentDictionary<(NodeId, IPEndPoint), byte> _verifying = new();
-    private readonly Dictionary<(NodeId, IPEndPoint), long> _recentlyVerified = [];
-    private readonly Queue<(NodeId, IPEndPoint)> _verificationOrder = new();
+    private readonly Dictionary<(NodeId, EndPointKey), long> _recentlyVerified = [];
+    private readonly Queue<(NodeId, EndPointKey)> _verificationOrder = new();
     private long _proofsAccepted;
     private long _proofsRejected;
 
@@ -107,7 +107,9 @@ internal sealed class BucketUpdater
 
             lock (_gate)
             {
+                // Remembered as proven, it needs no cooldown entry: it will not be verified again there for an hour.
                 _proven.Add(sender.Id, sender.EndPoint, now);
+                _recentlyVerified.Remove((sender.Id, EndPointKey.Of(sender.EndPoint)));
             }
         }
 
@@ -165,6 +167,7 @@ internal sealed class BucketUpdater
     private void Verify(IPEndPoint remote, NodeId id, int spareBytes, long now)
     {
         var key = (id, remote);
+        var cooldownKey = (id, EndPointKey.Of(remote));
         lock (_gate)
         {
             var worthVerifying = _table.HasRoomFor(id)
@@ -173,7 +176,7 @@ internal sealed class BucketUpdater
             if (!worthVerifying
                 || _table.Holds(new NodeContact(id, remote))
                 || _table.EndPointHeldByOther(remote, id)
-                || (_recentlyVerified.TryGetValue(key, out var at) && _time.GetElapsedTime(at, now) < VerificationCooldown))
+                || (_recentlyVerified.TryGetValue(cooldownKey, out var at) && _time.GetElapsedTime(at, now) < VerificationCooldown))
             {
                 return;
             }
@@ -205,7 +208,7 @@ internal sealed class BucketUpdater
 
         lock (_gate)
         {
-            RememberVerification(key, now);
+            RememberVerification(cooldownKey, now);
         }
 
         if (!_verifying.TryAdd(key, 0))
@@ -252,10 +255,14 @@ internal sealed class BucketUpdater
         }
     }
 
-    /// <summary>Records a verification; forgets the oldest past 16 × MaxPendingVerifications entries. Caller holds the lock.</summary>
-    private void RememberVerification((NodeId, IPEndPoint) key, long now)
+    /// <summary>
+    /// Records a verification; forgets the oldest past 16 × MaxPendingVerifications entries (a forgotten or removed
+    /// entry's place in the queue may later drop a newer entry for the same key early: it only allows one more PING).
+    /// Caller holds the lock.
+    /// </summary>
+    private void RememberVerification((NodeId, EndPointKey) key, long now)
     {
-        if (!_recentlyVerified.ContainsKey(key))
+        if (_recentlyVerified.TryAdd(key, now))
         {
             _verificationOrder.Enqueue(key);
         }

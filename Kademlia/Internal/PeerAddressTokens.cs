@@ -8,12 +8,17 @@ namespace Overlay.Kademlia.Internal;
 /// validation"): by the endpoint that issued each, the newest token and when it arrived. A request to a node whose
 /// token is younger than <see cref="UseWindow"/> echoes it and is answered in full; without one, a request whose
 /// answer may be large is padded to <see cref="WireCodec.PaddedRequestBytes"/> instead. Holds at most
-/// <see cref="Capacity"/> endpoints; past it the oldest is forgotten (costing one padded request). Thread-safe (lock).
+/// <see cref="Capacity"/> endpoints; when full, tokens too old to echo are dropped, and if none was, all are (each
+/// forgotten token costs one padded request). Thread-safe (lock).
 /// </summary>
 internal sealed class PeerAddressTokens
 {
-    /// <summary>Most endpoints held: 1,024 (~60 bytes each), several routing tables' worth of peers.</summary>
-    public const int Capacity = 1_024;
+    /// <summary>
+    /// Most endpoints held: 256 (~60 bytes each with the dictionary's slack), a routing table's worth of
+    /// peers (a 1,000-node swarm's tables hold ~130 contacts); a peer forgotten costs one padded request. 1,024 cost a
+    /// 1,000-node loopback swarm ~70 KiB per node once each node had heard from most of the others.
+    /// </summary>
+    public const int Capacity = 256;
 
     /// <summary>
     /// How long after it arrived a token is echoed: 4 min. An issuer's token stays valid at least one rotation
@@ -24,7 +29,6 @@ internal sealed class PeerAddressTokens
 
     private readonly object _gate = new();
     private readonly Dictionary<EndPointKey, (ulong Token, long ReceivedAt)> _tokens = [];
-    private readonly Queue<EndPointKey> _order = new();
     private readonly long _useTicks;
 
     /// <summary>Creates an empty store.</summary>
@@ -49,18 +53,23 @@ internal sealed class PeerAddressTokens
         var value = (BinaryPrimitives.ReadUInt64LittleEndian(token), now);
         lock (_gate)
         {
-            if (_tokens.TryAdd(key, value))
+            if (_tokens.Count >= Capacity && !_tokens.ContainsKey(key))
             {
-                _order.Enqueue(key);
-                while (_order.Count > Capacity)
+                foreach (var (held, kept) in _tokens)
                 {
-                    _tokens.Remove(_order.Dequeue());
+                    if (now - kept.ReceivedAt >= _useTicks)
+                    {
+                        _tokens.Remove(held);
+                    }
+                }
+
+                if (_tokens.Count >= Capacity)
+                {
+                    _tokens.Clear();
                 }
             }
-            else
-            {
-                _tokens[key] = value;
-            }
+
+            _tokens[key] = value;
         }
     }
 
