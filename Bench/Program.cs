@@ -13,6 +13,7 @@ namespace Overlay.Bench;
 /// <item><c>micro [--quick] [--artifacts DIR] [BenchmarkDotNet args]</c>: the BenchmarkDotNet micro suite.</item>
 /// <item><c>udp rpc --echo PATH --out FILE [--windows 64,256] [--reps 3] [--warmup 1] [--seconds 5] [--seed 7]</c>: RPC throughput against the echo baseline.</item>
 /// <item><c>udp swarm --out FILE [--nodes 1000] [--lookups 1000] [--seed 7] [--join-timeout 600] [--lookup-timeout 300]</c>: the loopback swarm.</item>
+/// <item><c>udp gets --out FILE [--nodes 200] [--records 1000] [--value 100] [--gets 1000] [--concurrent-gets 10000] [--window 64] [--seed 7] [--join-timeout 600] [--run-timeout 300]</c>: value gets on the loopback swarm (time to the first value, requests per get, gets/s from one node).</item>
 /// <item><c>session figures --out FILE [--reps 5]</c>: handshakes/s next to X25519/s, and a session's round trip next to raw UDP.</item>
 /// <item><c>stream throughput --out FILE [--mib 1024] [--reps 3]</c>: one stream's throughput on loopback: raw TCP and TLS 1.3 baselines.</item>
 /// <item><c>streams --out FILE [--mib 256] [--reps 3] [--seed 7]</c>: stream-core throughput, lossless and at 1 % loss.</item>
@@ -24,7 +25,7 @@ namespace Overlay.Bench;
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | streams --out FILE [options] | sim lookups|loss|churn --out FILE [options]";
+    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | udp gets --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | streams --out FILE [options] | sim lookups|loss|churn --out FILE [options]";
 
     private static async Task<int> Main(string[] args)
     {
@@ -35,6 +36,7 @@ internal static class Program
                 ["micro", .. var rest] => RunMicro(rest),
                 ["udp", "rpc", .. var rest] => await RunRpcAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["udp", "swarm", .. var rest] => await RunSwarmAsync(Options.Parse(rest)).ConfigureAwait(false),
+                ["udp", "gets", .. var rest] => await RunGetsAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["session", "figures", .. var rest] => await WriteAsync(Options.Parse(rest), o => Session.SessionBenchmarks.RunAsync(o.Int("reps", 5), Console.Out).GetAwaiter().GetResult()).ConfigureAwait(false),
                 ["stream", "throughput", .. var rest] => await RunStreamThroughputAsync(Options.Parse(rest)).ConfigureAwait(false),
                 ["streams", .. var rest] => await WriteAsync(Options.Parse(rest), o => StreamsBenchmark.Run(new StreamsSettings(o.Int("mib", 256), o.Int("reps", 3), o.Int("seed", 7)), Console.Out)).ConfigureAwait(false),
@@ -117,6 +119,24 @@ internal static class Program
             TimeSpan.FromSeconds(options.Double("lookup-timeout", 300)));
         var markdown = await SwarmBenchmark.RunAsync(settings, Console.Out).ConfigureAwait(false);
         await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> RunGetsAsync(Options options)
+    {
+        var settings = new GetsSettings(
+            options.Int("nodes", 200),
+            options.Int("records", 1000),
+            options.Int("value", 100),
+            options.Int("gets", 1000),
+            options.Int("concurrent-gets", 10_000),
+            options.Int("window", 64),
+            options.Int("seed", 7),
+            TimeSpan.FromSeconds(options.Double("join-timeout", 600)),
+            TimeSpan.FromSeconds(options.Double("run-timeout", 300)));
+        var markdown = await GetsBenchmark.RunAsync(settings, Console.Out).ConfigureAwait(false);
+        await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
+        Console.Out.Write(markdown);
         return 0;
     }
 

@@ -14,9 +14,13 @@ namespace Overlay.Kademlia;
 /// records and provider records on the k closest nodes, and keeps its routing table fresh.
 /// </summary>
 /// <remarks>
-/// <para>Only nodes that answered one of our requests enter the routing table; an unknown node that sends us a request
-/// is first verified with a PING (at most <see cref="KademliaOptions.MaxPendingVerifications"/> at once). STORE and
-/// ADD_PROVIDER need a write token that this node handed to the writer's address in a lookup answer (BEP 5 tokens).</para>
+/// <para>Only nodes that proved their ID enter the routing table: a PONG to our fresh challenge, from the endpoint we
+/// PINGed, carrying the Ed25519 key whose SHA-256 is the ID and a signature over the challenge and our ID; unknown
+/// responders and requesters are verified so (at most <see cref="KademliaOptions.MaxPendingVerifications"/> at once),
+/// while lookups use unverified contacts. STORE and ADD_PROVIDER need a write token that this node handed to the
+/// writer's address in a lookup answer (BEP 5 tokens). Every answer carries an address token, and a request that does
+/// not echo a valid one is answered within 3x its size (RFC 9000 §8.1); our own requests echo the token, or are padded
+/// to 411 bytes when we hold none, so a first contact still gets a full answer.</para>
 /// <para>Time is read only through the injected <see cref="TimeProvider"/> (monotonic timestamps for round trips, UTC
 /// for record expiry), so the same code runs over real UDP and in a simulation in virtual time. Untrusted datagrams
 /// never throw: malformed, wrong-version, unknown or unsolicited ones are dropped and counted
@@ -116,7 +120,7 @@ public sealed class KademliaNode : IAsyncDisposable
 
     /// <summary>
     /// Sends PING to <paramref name="endPoint"/>, re-sent up to <see cref="KademliaOptions.RpcRetries"/> times, one
-    /// adaptive timeout apart. A node that answers enters the routing table.
+    /// adaptive timeout apart. The PING carries an identity challenge: a node that answers with a valid proof enters the routing table.
     /// </summary>
     /// <param name="endPoint">The node's UDP endpoint.</param>
     /// <param name="cancellationToken">Cancels the PING.</param>
@@ -234,6 +238,10 @@ public sealed class KademliaNode : IAsyncDisposable
                 RpcRefused = _rpc.RpcRefused,
                 DiversityRefusals = _context.Table.DiversityRefusals,
                 PendingRequests = _rpc.PendingCount,
+                IdentityProofsAccepted = _handler.Buckets.ProofsAccepted,
+                IdentityProofsRejected = _handler.Buckets.ProofsRejected,
+                PongsUnsigned = _handler.PongsUnsigned,
+                AnswersTrimmed = _handler.AnswersTrimmed,
             };
         }
     }

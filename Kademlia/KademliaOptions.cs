@@ -105,6 +105,16 @@ public sealed class KademliaOptions
     public int MaxVerificationsPerMinutePerIp { get; set; } = 8;
 
     /// <summary>
+    /// Gets or sets the most identity proofs (Ed25519 signatures in PONGs, ARCHITECTURE.md "Identity proofs") this node
+    /// signs per second in all; it may burst to one second's worth. Past it PONGs go unsigned and the verifier asks
+    /// again later, so a flood of challenge PINGs costs at most this many signatures a second (~16 µs each here, so
+    /// under 2 % of a core at the default). Per source, PINGs count against <see cref="MaxRequestsPerSecondPerIp"/> like any
+    /// request. Default 1,000 (a node's table holds ~250 contacts, each proven about once per <c>ProvenIdentities.Lifetime</c>
+    /// to each of its verifiers; joins of 256 nodes at once stayed far below it in simulation); range 1..1,000,000.
+    /// </summary>
+    public int MaxIdentityProofsPerSecond { get; set; } = 1_000;
+
+    /// <summary>
     /// Gets or sets the most requests of ours awaiting an answer at once (the pending-request table); a request past
     /// it fails at once without being sent and is counted (<c>overlay.kademlia.rpc.refused</c>); a lookup then
     /// treats that peer as not answering for this lookup only. Default 4,096; range 16..1,000,000.
@@ -163,6 +173,7 @@ public sealed class KademliaOptions
         Check(errors, nameof(MaxRequestsPerSecond), MaxRequestsPerSecond, 0, 10_000_000);
         Check(errors, nameof(MaxVerificationsPerMinutePerIp), MaxVerificationsPerMinutePerIp, 0, 100_000);
         Check(errors, nameof(MaxPendingRequests), MaxPendingRequests, 16, 1_000_000);
+        Check(errors, nameof(MaxIdentityProofsPerSecond), MaxIdentityProofsPerSecond, 1, 1_000_000);
         Check(errors, nameof(MaxContactsPerIpGroupPerBucket), MaxContactsPerIpGroupPerBucket, 0, 64);
         Check(errors, nameof(MaxContactsPerIpGroupPerTable), MaxContactsPerIpGroupPerTable, 0, 16_384);
         Check(errors, nameof(MaxLocalContactsPerIpGroupPerBucket), MaxLocalContactsPerIpGroupPerBucket, 0, 64);

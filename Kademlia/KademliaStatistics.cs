@@ -32,4 +32,16 @@ public sealed record KademliaStatistics(
 
     /// <summary>Gets the requests of ours awaiting an answer now.</summary>
     public int PendingRequests { get; init; }
+
+    /// <summary>Gets the identity proofs (PONGs to our challenges) that verified: the key hashes to the claimed ID and the signature holds.</summary>
+    public long IdentityProofsAccepted { get; init; }
+
+    /// <summary>Gets the identity proofs refused (a key that is not the claimed ID's, or a bad or replayed signature); their senders stay out of the routing table.</summary>
+    public long IdentityProofsRejected { get; init; }
+
+    /// <summary>Gets the PONGs to a challenge this node sent without a proof, its signature budget (Kademlia:MaxIdentityProofsPerSecond) being spent.</summary>
+    public long PongsUnsigned { get; init; }
+
+    /// <summary>Gets the answers trimmed (or left unsent) to stay within 3x the size of a request that echoed no valid address token (RFC 9000 §8.1).</summary>
+    public long AnswersTrimmed { get; init; }
 }

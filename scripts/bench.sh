@@ -9,6 +9,12 @@
 #   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3, TCP session, UDP session lossless and at 1 % loss), handshakes/s
 #                              and a UDP session's round trip over UdpSessionHost links (~6 min); rewrites the Sessions section
 #   scripts/bench.sh streams   stream-core throughput, lossless and at 1 % loss, and the reliable path (~1 min); rewrites the Streams section
+# Not part of any run above (its figures are not in RESULTS.md yet), run by hand:
+#   dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll udp gets --out FILE [--nodes 200] [--records 1000] [--value 100]
+#       [--gets 1000] [--concurrent-gets 10000] [--window 64] [--seed 7]
+#                              value gets on a loopback swarm (~1 min at 200 nodes): time to the first value and
+#                              requests per get (one at a time), gets per second from one node with 64 in flight
+#                              (OpenDHT's figures: ~0.9 ms to the first value, ~29 requests, ~500 gets/s)
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.
 set -euo pipefail

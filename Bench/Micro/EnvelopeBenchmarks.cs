@@ -38,7 +38,7 @@ public class EnvelopeBenchmarks
             _nodes.Nodes.Closer.Add(_entries[^1].Wire);
         }
 
-        if (!NodesAnswer.Write(new byte[KademliaOptions.MaxDatagramBytes], 0x12345678, _sender, _entries, default).Equals(_nodes.CalculateSize()))
+        if (!NodesAnswer.Write(new byte[KademliaOptions.MaxDatagramBytes], 0x12345678, _sender, default, _entries, default, out _).Equals(_nodes.CalculateSize()))
         {
             throw new InvalidOperationException("NodesAnswer and Google.Protobuf disagree on the answer's length.");
         }
@@ -57,7 +57,7 @@ public class EnvelopeBenchmarks
     public int EncodeNodesCached()
     {
         Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
-        return NodesAnswer.Write(buffer, 0x12345678, _sender, _entries, default);
+        return NodesAnswer.Write(buffer, 0x12345678, _sender, default, _entries, default, out _);
     }
 
     /// <summary>Decodes the 20-contact NodesResponse.</summary>

@@ -61,6 +61,6 @@ public class RoutingTableBenchmarks
     {
         var target = _targets[_next++ & (Targets - 1)];
         Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
-        return NodesAnswer.Write(buffer, 0xdeadbeef, _selfBytes, _table.ClosestEntries(target, 20), default);
+        return NodesAnswer.Write(buffer, 0xdeadbeef, _selfBytes, default, _table.ClosestEntries(target, 20), default, out _);
     }
 }

@@ -26,7 +26,13 @@ internal static class KademliaMetrics
         Meter.CreateCounter<long>("overlay.kademlia.requests.refused", "{request}", "Requests dropped unanswered over a rate limit, tagged by reason (rate-source, rate-global)");
 
     public static readonly Counter<long> VerificationsRefused =
-        Meter.CreateCounter<long>("overlay.kademlia.verifications.refused", "{request}", "Verification PINGs not sent because their destination was over its per-minute limit");
+        Meter.CreateCounter<long>("overlay.kademlia.verifications.refused", "{request}", "Verification PINGs not sent, tagged by reason (rate: the destination was over its per-minute limit; amplification: 3x the request that prompted it would be exceeded)");
+
+    public static readonly Counter<long> IdentityProofs =
+        Meter.CreateCounter<long>("overlay.kademlia.identity_proofs", "{proof}", "Identity proofs in PONGs checked, tagged by outcome (accepted, rejected)");
+
+    public static readonly Counter<long> PongsUnsigned =
+        Meter.CreateCounter<long>("overlay.kademlia.pongs.unsigned", "{response}", "PONGs to a challenge sent without a proof (signature budget spent, or no room within 3x the PING)");
 
     public static readonly Counter<long> RpcRefused =
         Meter.CreateCounter<long>("overlay.kademlia.rpc.refused", "{request}", "Requests of ours not sent because the pending-request table was full");

@@ -32,6 +32,8 @@ internal sealed class NodeContext
     public NodeContext(NodeIdentity identity, IMessageTransport transport, KademliaOptions options, TimeProvider time, ILogger logger, Random random)
     {
         Id = identity.Id;
+        Identity = identity;
+        PeerTokens = new PeerAddressTokens(time.TimestampFrequency);
         Transport = transport;
         Options = options;
         Time = time;
@@ -46,6 +48,12 @@ internal sealed class NodeContext
 
     /// <summary>Gets the node ID.</summary>
     public NodeId Id { get; }
+
+    /// <summary>Gets the node's key pair: it signs identity proofs (<see cref="IdentityProof"/>).</summary>
+    public NodeIdentity Identity { get; }
+
+    /// <summary>Gets the address tokens other nodes handed this node, echoed in our requests (thread-safe).</summary>
+    public PeerAddressTokens PeerTokens { get; }
 
     /// <summary>Gets this node as others should know it: its ID and the transport's local endpoint (normalized).</summary>
     public NodeContact LocalContact { get; }

@@ -16,24 +16,28 @@ internal static class NodesAnswer
     private const byte VersionTag = (1 << 3) | 0;        // uint32 version = 1
     private const byte TransactionTag = (2 << 3) | 5;    // fixed32 transaction_id = 2
     private const byte SenderTag = (3 << 3) | 2;         // bytes sender_id = 3
+    private const byte AddressTokenTag = (4 << 3) | 2;   // bytes address_token = 4
     private const byte NodesTag = (13 << 3) | 2;         // NodesResponse nodes = 13
     private const byte CloserTag = (1 << 3) | 2;         // repeated Contact closer = 1
     private const byte TokenTag = (2 << 3) | 2;          // bytes token = 2
 
     /// <summary>
     /// Writes the answer; when it would not fit <paramref name="destination"/>, the farthest contacts are left out
-    /// (as <c>FitToDatagram</c> does for other answers).
+    /// (as <c>FitToLimit</c> does for other answers): the buffer's length is the limit, one datagram or 3x the request.
     /// </summary>
-    /// <param name="destination">The datagram buffer, e.g. <see cref="KademliaOptions.MaxDatagramBytes"/> (1232) bytes.</param>
+    /// <param name="destination">The datagram buffer: <see cref="KademliaOptions.MaxDatagramBytes"/> (1232) bytes, or fewer under the 3x rule.</param>
     /// <param name="transactionId">The request's transaction id.</param>
     /// <param name="senderId">This node's 32-byte ID.</param>
+    /// <param name="addressToken">The 8-byte address token for the requester's address, or empty for none.</param>
     /// <param name="closer">Contacts by ascending XOR distance to the target.</param>
     /// <param name="token">The 8-byte write token, or empty when none was asked for.</param>
+    /// <param name="written">Receives how many of <paramref name="closer"/> (the nearest) were written.</param>
     /// <returns>The encoded length, bytes.</returns>
     /// <exception cref="ArgumentException">Even with no contacts the answer exceeds <paramref name="destination"/>.</exception>
-    public static int Write(Span<byte> destination, uint transactionId, ReadOnlySpan<byte> senderId, List<RoutingEntry> closer, ReadOnlySpan<byte> token)
+    public static int Write(Span<byte> destination, uint transactionId, ReadOnlySpan<byte> senderId, ReadOnlySpan<byte> addressToken, List<RoutingEntry> closer, ReadOnlySpan<byte> token, out int written)
     {
-        var header = 2 + (transactionId != 0 ? 5 : 0) + (senderId.IsEmpty ? 0 : FieldLength(senderId.Length));
+        var header = 2 + (transactionId != 0 ? 5 : 0) + (senderId.IsEmpty ? 0 : FieldLength(senderId.Length))
+            + (addressToken.IsEmpty ? 0 : FieldLength(addressToken.Length));
         var tokenField = token.IsEmpty ? 0 : FieldLength(token.Length);
         var count = closer.Count;
         var body = tokenField;
@@ -69,6 +73,11 @@ internal static class NodesAnswer
             at = WriteBytesField(destination, at, SenderTag, senderId);
         }
 
+        if (!addressToken.IsEmpty)
+        {
+            at = WriteBytesField(destination, at, AddressTokenTag, addressToken);
+        }
+
         destination[at++] = NodesTag;
         at = WriteVarint(destination, at, (uint)body);
         for (var i = 0; i < count; i++)
@@ -81,6 +90,7 @@ internal static class NodesAnswer
             at = WriteBytesField(destination, at, TokenTag, token);
         }
 
+        written = count;
         return at;
     }
 

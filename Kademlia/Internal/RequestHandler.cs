@@ -11,7 +11,10 @@ namespace Overlay.Kademlia.Internal;
 /// malformed, of another version or unknown), hands answers to <see cref="RpcClient"/>, and answers requests (PING,
 /// FIND_NODE, FIND_VALUE, STORE, ADD_PROVIDER, GET_PROVIDERS) within the per-source and global rate limits
 /// (<see cref="SourceRateLimiter"/>), issuing and checking write tokens (BEP 5). The senders of both go to its
-/// <see cref="BucketUpdater"/>: responders enter the routing table, unknown requesters are verified with a PING.
+/// <see cref="BucketUpdater"/>: a node enters the routing table only once it has proven its key
+/// (<see cref="IdentityProof"/>); this side signs our own proofs within a signature budget. Every answer carries an
+/// address token for the requester, and a request that does not echo a valid one is answered within 3x its own size
+/// (RFC 9000 §8.1, ARCHITECTURE.md "Address validation").
 /// </summary>
 /// <remarks>
 /// Answering FIND_NODE is the node's hot path (~300 k/s on one receive thread, Bench/RESULTS.md): it writes the answer
@@ -38,17 +41,22 @@ internal sealed class RequestHandler
     private readonly RecordStore _records;
     private readonly ProviderStore _providers;
     private readonly WriteTokens _tokens;
+    private readonly WriteTokens _addressTokens;
     private readonly SourceRateLimiter _requestLimiter;
+    private readonly SourceRateLimiter _signatureLimiter;
     private readonly BucketUpdater _buckets;
     private long _received;
     private long _dropped;
     private long _served;
     private long _requestsRefused;
+    private long _answersTrimmed;
+    private long _pongsUnsigned;
 
     /// <summary>
-    /// Creates the handler: fresh write-token secrets, and the request and verification rate limiters, each seeded
-    /// from one draw of the node's <see cref="NodeContext.Random"/> (request limiter first, the order of the draws
-    /// before the split into parts, which keeps seeded simulations repeating their figures).
+    /// Creates the handler: fresh write-token and address-token secrets, the request and verification rate limiters,
+    /// each seeded from one draw of the node's <see cref="NodeContext.Random"/> (request limiter first, the order of
+    /// the draws before the split into parts, which keeps seeded simulations repeating their figures), and the
+    /// signature budget (<see cref="KademliaOptions.MaxIdentityProofsPerSecond"/>; one bucket, no draw).
     /// </summary>
     /// <param name="node">The node's shared state.</param>
     /// <param name="rpc">The node's requesting side: answers go to it, and verification PINGs through it.</param>
@@ -67,13 +75,25 @@ internal sealed class RequestHandler
         _records = node.Records;
         _providers = node.Providers;
         _tokens = new WriteTokens(_time, () => RandomNumberGenerator.GetBytes(32));
+        _addressTokens = new WriteTokens(_time, () => RandomNumberGenerator.GetBytes(32));
         var now = _time.GetTimestamp();
         _requestLimiter = new SourceRateLimiter(
             _options.MaxRequestsPerSecondPerIp, _options.MaxRequestsPerSecondPerIp, _options.MaxRequestsPerSecond, _options.MaxRequestsPerSecond, MaxTrackedSources, _time.TimestampFrequency, now, (ulong)node.Random.NextInt64());
         var verificationLimiter = new SourceRateLimiter(
             _options.MaxVerificationsPerMinutePerIp / 60.0, _options.MaxVerificationsPerMinutePerIp, 0, 0, MaxTrackedSources, _time.TimestampFrequency, now, (ulong)node.Random.NextInt64());
+        _signatureLimiter = new SourceRateLimiter(
+            0, 0, _options.MaxIdentityProofsPerSecond, _options.MaxIdentityProofsPerSecond, 1, _time.TimestampFrequency, now);
         _buckets = new BucketUpdater(node, rpc, verificationLimiter);
     }
+
+    /// <summary>Gets the verification side: identity proofs accepted and rejected.</summary>
+    public BucketUpdater Buckets => _buckets;
+
+    /// <summary>Gets the number of answers trimmed, or not sent, to stay within 3x the size of a request that echoed no valid address token.</summary>
+    public long AnswersTrimmed => Interlocked.Read(ref _answersTrimmed);
+
+    /// <summary>Gets the number of PONGs to a challenge sent without a proof: signature budget spent, or no room within 3x the PING.</summary>
+    public long PongsUnsigned => Interlocked.Read(ref _pongsUnsigned);
 
     /// <summary>Gets the number of datagrams delivered to the node.</summary>
     public long Received => Interlocked.Read(ref _received);
@@ -140,7 +160,7 @@ internal sealed class RequestHandler
             case Envelope.BodyOneofCase.Store:
             case Envelope.BodyOneofCase.AddProvider:
             case Envelope.BodyOneofCase.GetProviders:
-                OnRequest(remote, senderId, envelope);
+                OnRequest(remote, senderId, envelope, datagram.Length);
                 break;
             default:
                 Drop(remote, "unknown-body");
@@ -159,12 +179,18 @@ internal sealed class RequestHandler
         }
 
         var sender = new NodeContact(senderId, remote);
-        _buckets.OnAnswered(sender);
+        _node.PeerTokens.Remember(remote, envelope.AddressToken.Span, _time.GetTimestamp());
+        _buckets.OnAnswered(sender, pending.Request, envelope);
         pending.Complete(new RpcResponse(envelope, sender, roundTrip));
     }
 
-    /// <summary>Answers a request unless its source is over a rate limit; a request with a malformed key or target is dropped.</summary>
-    private void OnRequest(IPEndPoint remote, NodeId senderId, Envelope request)
+    /// <summary>
+    /// Answers a request unless its source is over a rate limit; a request with a malformed key or target is dropped.
+    /// The answer carries the requester's address token; unless the request echoed a valid one, the answer is held to
+    /// 3x <paramref name="length"/> (contacts, providers, a record or a PONG's proof left out as needed, and no answer
+    /// when even that does not fit), and what is left of that budget bounds a verification PING to the requester.
+    /// </summary>
+    private void OnRequest(IPEndPoint remote, NodeId senderId, Envelope request, int length)
     {
         if (!_requestLimiter.IsUnlimited)
         {
@@ -181,8 +207,18 @@ internal sealed class RequestHandler
             }
         }
 
+        Span<byte> addressToken = stackalloc byte[WriteTokens.Length];
+        var validated = _addressTokens.IssueAndCheck(remote, request.AddressToken.Span, addressToken);
+        var allowance = validated ? int.MaxValue : WireCodec.AmplificationFactor * length;
+        var limit = Math.Min(KademliaOptions.MaxDatagramBytes, allowance);
         var now = _time.GetUtcNow();
-        var response = new Envelope();
+        var response = new Envelope
+        {
+            Version = WireCodec.ProtocolVersion,
+            TransactionId = request.TransactionId,
+            SenderId = _senderId,
+            AddressToken = ByteString.CopyFrom(addressToken),
+        };
         switch (request.BodyCase)
         {
             case Envelope.BodyOneofCase.Ping:
@@ -191,6 +227,11 @@ internal sealed class RequestHandler
                     ObservedIp = UnsafeByteOperations.UnsafeWrap(remote.Address.GetAddressBytes()),
                     ObservedPort = (uint)remote.Port,
                 };
+                if (request.Ping.Challenge.Length == IdentityProof.ChallengeLength)
+                {
+                    Prove(response, request.Ping.Challenge.Span, senderId, limit);
+                }
+
                 break;
             case Envelope.BodyOneofCase.FindNode:
                 if (!NodeId.TryFromBytes(request.FindNode.Target.Span, out var target))
@@ -200,9 +241,9 @@ internal sealed class RequestHandler
                 }
 
                 // The hot answer of every lookup: written from the contacts' cached encodings, not through Envelope.
-                AnswerFindNode(remote, request.TransactionId, target, request.FindNode.WantToken);
+                var answered = AnswerFindNode(remote, request.TransactionId, target, request.FindNode.WantToken, addressToken, limit);
                 CountServed(request.BodyCase);
-                _buckets.OnRequest(remote, senderId);
+                _buckets.OnRequest(remote, senderId, validated ? int.MaxValue : allowance - answered);
                 return;
             case Envelope.BodyOneofCase.FindValue:
                 if (!NodeId.TryFromBytes(request.FindValue.Key.Span, out var valueKey))
@@ -260,13 +301,42 @@ internal sealed class RequestHandler
                 break;
         }
 
+        var size = FitToLimit(response, limit);
+        if (size < 0)
+        {
+            // Not even the bare answer fits 3x the request. A request with a 32-byte sender ID is at least 38 bytes
+            // (114 allowed) and a bare answer at most 75 (a PONG to IPv6), so this guards the rule, not a known case.
+            Drop(remote, "amplification");
+            return;
+        }
+
         CountServed(request.BodyCase);
-        response.Version = WireCodec.ProtocolVersion;
-        response.TransactionId = request.TransactionId;
-        response.SenderId = _senderId;
-        _node.Send(remote, response, FitToDatagram(response));
-        _buckets.OnRequest(remote, senderId);
+        _node.Send(remote, response, size);
+        _buckets.OnRequest(remote, senderId, validated ? int.MaxValue : allowance - size);
     }
+
+    /// <summary>
+    /// Adds the identity proof to a PONG (<see cref="IdentityProof"/>: our public key and a signature over the challenge
+    /// and the verifier's ID) when it fits <paramref name="limit"/> and the signature budget has a token; otherwise the
+    /// PONG goes unsigned, is counted, and the verifier asks again later. The budget bounds the signing work a flood can
+    /// cause in all; per source, PINGs are bounded by the request limiter like any request.
+    /// </summary>
+    private void Prove(Envelope response, ReadOnlySpan<byte> challenge, NodeId verifier, int limit)
+    {
+        if (response.CalculateSize() + ProofBytes > limit
+            || _signatureLimiter.TryAcquire(default, _time.GetTimestamp()) != RateDecision.Admitted)
+        {
+            Interlocked.Increment(ref _pongsUnsigned);
+            KademliaMetrics.PongsUnsigned.Add(1);
+            return;
+        }
+
+        response.Pong.PublicKey = UnsafeByteOperations.UnsafeWrap(_node.Identity.PublicKey);
+        response.Pong.Signature = UnsafeByteOperations.UnsafeWrap(IdentityProof.Sign(_node.Identity, challenge, verifier));
+    }
+
+    /// <summary>What a proof adds to a PONG, bytes: the key field (1 + 1 + 32) and the signature field (1 + 1 + 64).</summary>
+    private const int ProofBytes = 2 + NodeIdentity.PublicKeyLength + 2 + NodeIdentity.SignatureLength;
 
     /// <summary>Counts an answered request (<c>overlay.kademlia.requests.served</c>, tagged by type).</summary>
     private void CountServed(Envelope.BodyOneofCase request)
@@ -275,8 +345,12 @@ internal sealed class RequestHandler
         KademliaMetrics.RequestsServed.Add(1, new KeyValuePair<string, object?>("rpc", RpcTag(request)));
     }
 
-    /// <summary>Writes the NODES answer (k closest, with a write token when asked) from the contacts' cached encodings into a stack buffer and sends it.</summary>
-    private void AnswerFindNode(IPEndPoint remote, uint transactionId, NodeId target, bool wantToken)
+    /// <summary>
+    /// Writes the NODES answer (k closest, the address token, a write token when asked) from the contacts' cached
+    /// encodings into a stack buffer of <paramref name="limit"/> bytes, leaving out the farthest contacts that do not
+    /// fit, and sends it; returns its size in bytes.
+    /// </summary>
+    private int AnswerFindNode(IPEndPoint remote, uint transactionId, NodeId target, bool wantToken, ReadOnlySpan<byte> addressToken, int limit)
     {
         List<RoutingEntry> closest;
         lock (_gate)
@@ -284,9 +358,17 @@ internal sealed class RequestHandler
             closest = _table.ClosestEntries(target, _options.BucketSize);
         }
 
+        // limit >= 3 x 38 = 114 bytes (the smallest request with a 32-byte sender ID), above the 64 bytes of an answer
+        // with no contact, so Write never runs out of room for the header.
         Span<byte> buffer = stackalloc byte[KademliaOptions.MaxDatagramBytes];
-        var size = NodesAnswer.Write(buffer, transactionId, _senderId.Span, closest, wantToken ? _tokens.Issue(remote) : default);
+        var size = NodesAnswer.Write(buffer[..limit], transactionId, _senderId.Span, addressToken, closest, wantToken ? _tokens.Issue(remote) : default, out var written);
+        if (written < closest.Count && limit < KademliaOptions.MaxDatagramBytes)
+        {
+            Interlocked.Increment(ref _answersTrimmed);
+        }
+
         _transport.Send(remote, buffer[..size]);
+        return size;
     }
 
     /// <summary>Checks a STORE (token, key, record, signature, expiry) and stores the record; returns the status to answer.</summary>
@@ -365,10 +447,28 @@ internal sealed class RequestHandler
     }
 
     /// <summary>
-    /// Trims the farthest contacts, then the last providers, until the envelope fits one datagram; returns its encoded
-    /// size in bytes (Google.Protobuf does not cache sizes, and computing one walks every contact).
+    /// Trims the farthest contacts, then the last providers, then a record (a PONG's proof is added only when it fits), until the envelope
+    /// fits <paramref name="limit"/> bytes (one datagram, or 3x an unvalidated request); returns its encoded size in
+    /// bytes (Google.Protobuf does not cache sizes, and computing one walks every contact), or -1 when even the bare
+    /// answer does not fit. Anything trimmed below a full datagram is counted in <see cref="AnswersTrimmed"/>.
     /// </summary>
-    private static int FitToDatagram(Envelope envelope)
+    private int FitToLimit(Envelope envelope, int limit)
+    {
+        var size = FitToDatagram(envelope, limit);
+        if (size > limit && envelope.BodyCase == Envelope.BodyOneofCase.Value && envelope.Value.Record is not null)
+        {
+            envelope.Value.Record = null;
+            size = envelope.CalculateSize();
+        }
+
+        return size <= limit ? size : -1;
+    }
+
+    /// <summary>
+    /// Trims the farthest contacts, then the last providers, until the envelope fits <paramref name="limit"/> bytes or
+    /// has none left; returns its encoded size in bytes, counting a trim below a full datagram.
+    /// </summary>
+    private int FitToDatagram(Envelope envelope, int limit)
     {
         var closer = envelope.BodyCase switch
         {
@@ -377,14 +477,19 @@ internal sealed class RequestHandler
             _ => null,
         };
         var size = envelope.CalculateSize();
-        while (size > KademliaOptions.MaxDatagramBytes && closer is { Count: > 0 })
+        if (size > limit && limit < KademliaOptions.MaxDatagramBytes)
+        {
+            Interlocked.Increment(ref _answersTrimmed);
+        }
+
+        while (size > limit && closer is { Count: > 0 })
         {
             closer.RemoveAt(closer.Count - 1);
             size = envelope.CalculateSize();
         }
 
         var providers = envelope.BodyCase == Envelope.BodyOneofCase.Providers ? envelope.Providers.Providers : null;
-        while (size > KademliaOptions.MaxDatagramBytes && providers is { Count: > 0 })
+        while (size > limit && providers is { Count: > 0 })
         {
             providers.RemoveAt(providers.Count - 1);
             size = envelope.CalculateSize();

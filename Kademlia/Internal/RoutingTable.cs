@@ -218,6 +218,11 @@ internal sealed class RoutingTable
 
     private static int FilterSlot(System.Net.IPEndPoint endPoint) => (int)((uint)endPoint.GetHashCode() % EndPointFilterSlots);
 
+    /// <summary>Returns whether <paramref name="contact"/>'s ID is in the table at <paramref name="contact"/>'s endpoint.</summary>
+    public bool Holds(NodeContact contact) =>
+        contact.Id != Self && _buckets[Self.CommonPrefixLength(contact.Id)] is { } bucket
+        && IndexOf(bucket.Contacts, contact.Id) is >= 0 and var at && bucket.Contacts[at].Contact.EndPoint.Equals(contact.EndPoint);
+
     /// <summary>Returns whether <paramref name="id"/> is in the table.</summary>
     public bool Contains(NodeId id) =>
         id != Self && _buckets[Self.CommonPrefixLength(id)] is { } bucket && IndexOf(bucket.Contacts, id) >= 0;

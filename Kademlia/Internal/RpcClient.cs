@@ -61,7 +61,7 @@ internal sealed class RpcClient
     /// <summary>Gets the number of requests awaiting an answer now.</summary>
     public int PendingCount => Volatile.Read(ref _pendingCount);
 
-    /// <summary>Sends PING to <paramref name="endPoint"/> with retries; the facade's <see cref="KademliaNode.PingAsync"/>.</summary>
+    /// <summary>Sends PING with an identity challenge to <paramref name="endPoint"/> with retries; the facade's <see cref="KademliaNode.PingAsync"/>.</summary>
     /// <param name="endPoint">The node's UDP endpoint.</param>
     /// <param name="cancellationToken">Cancels the PING.</param>
     /// <returns>The outcome; unanswered (or not sent, the pending table being full) is <see cref="PingResult.Success"/> = false.</returns>
@@ -74,7 +74,8 @@ internal sealed class RpcClient
         RpcResponse? response;
         try
         {
-            response = await RequestWithRetriesAsync(endPoint, null, new Envelope { Ping = new PingRequest() }, cancellationToken).ConfigureAwait(false);
+            // With a challenge: a node that proves its key enters the routing table on this one round trip (bootstrap).
+            response = await RequestWithRetriesAsync(endPoint, null, IdentityProof.NewPing(), cancellationToken).ConfigureAwait(false);
         }
         catch (PendingTableFullException)
         {
@@ -133,8 +134,6 @@ internal sealed class RpcClient
             throw new PendingTableFullException(_options.MaxPendingRequests);
         }
 
-        request.Version = WireCodec.ProtocolVersion;
-        request.SenderId = _senderId;
         var expectedBody = ResponseBodyFor(request.BodyCase);
         PendingRequest pending;
         do
@@ -155,6 +154,8 @@ internal sealed class RpcClient
         }
         while (!_pending.TryAdd(pending.TransactionId, pending));
 
+        var size = Stamp(endPoint, request);
+
         pending.Timer = _time.CreateTimer(
             static state =>
             {
@@ -165,7 +166,7 @@ internal sealed class RpcClient
             timeout,
             Timeout.InfiniteTimeSpan);
         Interlocked.Increment(ref _sent);
-        _node.Send(endPoint, request, request.CalculateSize());
+        _node.Send(endPoint, request, size);
         using (cancellationToken.Register(static state =>
         {
             var (client, request, token) = ((RpcClient, PendingRequest, CancellationToken))state!;
@@ -177,6 +178,37 @@ internal sealed class RpcClient
         {
             return await pending.Task.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Sets the fields every request of ours carries besides its body and transaction id: version, sender ID, and for
+    /// the 3x rule the address token <paramref name="endPoint"/> handed us when one is fresh
+    /// (<see cref="PeerAddressTokens"/>), else padding to <see cref="WireCodec.PaddedRequestBytes"/> when the answer
+    /// may be large, so that even a first contact is answered in full in one round trip.
+    /// </summary>
+    /// <param name="endPoint">The destination.</param>
+    /// <param name="request">The request; its transaction id should be set first (it changes the size).</param>
+    /// <returns>The request's encoded size, bytes.</returns>
+    public int Stamp(IPEndPoint endPoint, Envelope request)
+    {
+        request.Version = WireCodec.ProtocolVersion;
+        request.SenderId = _senderId;
+        Span<byte> token = stackalloc byte[WriteTokens.Length];
+        if (_node.PeerTokens.TryGet(endPoint, _time.GetTimestamp(), token))
+        {
+            request.AddressToken = ByteString.CopyFrom(token);
+            request.Padding = ByteString.Empty;
+        }
+        else
+        {
+            request.AddressToken = ByteString.Empty;
+            if (WireCodec.HasLargeAnswer(request.BodyCase))
+            {
+                WireCodec.Pad(request);
+            }
+        }
+
+        return request.CalculateSize();
     }
 
     /// <summary>

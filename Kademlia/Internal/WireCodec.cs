@@ -14,6 +14,48 @@ internal static class WireCodec
     /// <summary>Current protocol version, carried in every envelope.</summary>
     public const uint ProtocolVersion = 1;
 
+    /// <summary>The 3x rule's factor (RFC 9000 §8.1): an address that has not proven it receives gets at most 3 bytes per byte it sent.</summary>
+    public const int AmplificationFactor = 3;
+
+    /// <summary>
+    /// The size a request without an address token is padded to, bytes: 411 = ⌈1232 / 3⌉, so that its answer, held
+    /// to 3x the request, can still fill one datagram (<see cref="KademliaOptions.MaxDatagramBytes"/>).
+    /// </summary>
+    public const int PaddedRequestBytes = (KademliaOptions.MaxDatagramBytes + AmplificationFactor - 1) / AmplificationFactor;
+
+    /// <summary>Zero bytes the padding field wraps (never written to).</summary>
+    private static readonly byte[] Zeros = new byte[PaddedRequestBytes];
+
+    /// <summary>
+    /// Returns whether a request's full answer can exceed 3x the request (FIND_NODE, FIND_VALUE, GET_PROVIDERS carry
+    /// contacts, records or providers), so that without an address token it is worth padding. A PING's answer, signed
+    /// or not, and the status answers of STORE and ADD_PROVIDER fit within 3x their requests unpadded.
+    /// </summary>
+    /// <param name="request">The request's body type.</param>
+    public static bool HasLargeAnswer(Envelope.BodyOneofCase request) =>
+        request is Envelope.BodyOneofCase.FindNode or Envelope.BodyOneofCase.FindValue or Envelope.BodyOneofCase.GetProviders;
+
+    /// <summary>Sets <paramref name="request"/>'s padding field so that it encodes to at least <see cref="PaddedRequestBytes"/> bytes (at most 2 more).</summary>
+    /// <param name="request">A complete request (transaction id set, since it changes the size).</param>
+    public static void Pad(Envelope request)
+    {
+        request.Padding = ByteString.Empty;
+        var need = PaddedRequestBytes - request.CalculateSize();
+        if (need <= 0)
+        {
+            return;
+        }
+
+        // The field costs a tag byte and a length prefix besides its content; take the smallest content that reaches need.
+        var length = Math.Max(1, need - 3);
+        while (1 + CodedOutputStream.ComputeLengthSize(length) + length < need)
+        {
+            length++;
+        }
+
+        request.Padding = UnsafeByteOperations.UnsafeWrap(Zeros.AsMemory(0, length));
+    }
+
     public static ByteString ToBytes(NodeId id) => UnsafeByteOperations.UnsafeWrap(id.ToArray());
 
     public static Contact ToContact(NodeContact contact) => new()

@@ -290,7 +290,8 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
         var random = new Random(Seed);
         var publisher = DhtRecordTests.Identity(41);
         ByteString Id() => WireCodec.ToBytes(NodeId.Random(random));
-        ByteString Token() => ByteString.CopyFrom([.. Enumerable.Range(0, 8).Select(_ => (byte)random.Next(256))]);
+        ByteString Bytes(int n) => ByteString.CopyFrom([.. Enumerable.Range(0, n).Select(_ => (byte)random.Next(256))]);
+        ByteString Token() => Bytes(8);
         Contact[] Contacts(int n) => [.. Enumerable.Range(0, n).Select(i => WireCodec.ToContact(new NodeContact(
             NodeId.Random(random),
             i % 3 == 0 ? new IPEndPoint(IPAddress.Parse($"2001:db8::{i + 1}"), 4000 + i) : new IPEndPoint(IPAddress.Parse($"192.0.2.{i + 1}"), 4000 + i))))];
@@ -308,7 +309,19 @@ public sealed class EnvelopeFuzzTests(ITestOutputHelper output)
         [
             Make(_ => { }),
             Make(e => e.Ping = new PingRequest()),
+            Make(e => e.Ping = new PingRequest { Challenge = Bytes(16) }),
             Make(e => e.Pong = new PingResponse { ObservedIp = ByteString.CopyFrom(192, 0, 2, 200), ObservedPort = 40000 }),
+            Make(e => e.Pong = new PingResponse { ObservedIp = ByteString.CopyFrom(192, 0, 2, 200), ObservedPort = 40000, PublicKey = Bytes(32), Signature = Bytes(64) }),
+            Make(e =>
+            {
+                e.AddressToken = Bytes(8);
+                e.FindNode = new FindNodeRequest { Target = Id() };
+            }),
+            Make(e =>
+            {
+                e.FindNode = new FindNodeRequest { Target = Id() };
+                e.Padding = ByteString.CopyFrom(new byte[330]);
+            }),
             Make(e => e.FindNode = new FindNodeRequest { Target = Id(), WantToken = true }),
             Make(e => e.Nodes = new NodesResponse { Closer = { Contacts(20) }, Token = Token() }),
             Make(e => e.FindValue = new FindValueRequest { Key = Id() }),

@@ -9,7 +9,8 @@ namespace Overlay.Kademlia.Tests;
 
 /// <summary>
 /// One hostile UDP socket against a real node on loopback: a flood of FIND_NODE requests, a flood of fresh sender IDs
-/// that each ask for a verification PING, and one socket claiming 30 node IDs. The node's clock is virtual and frozen,
+/// that each ask for a verification PING, a mixed flood standing for a spoofed victim (the 3x rule), and one socket
+/// claiming 30 node IDs. The node's clock is virtual and frozen,
 /// so the rate limits' buckets do not refill during a test: what gets through is exactly the configured burst.
 /// </summary>
 public sealed class HostileSourceTests
@@ -97,8 +98,9 @@ public sealed class HostileSourceTests
         // A verification generation later (virtual): the join's verifications are forgotten.
         clock.Advance(TimeSpan.FromMinutes(1));
 
-        // 100 requests, each from a fresh ID: every one would be worth verifying (the table has room).
-        await SendPacedAsync(victim, node, 100, i => FindNode(NodeId.Random(random), (uint)i), bound.Token);
+        // 100 requests, each from a fresh ID: every one would be worth verifying (the table has room). Padded as a first
+        // contact's are (411 bytes), so the 3x rule leaves room for the PING and only the per-address cap limits it.
+        await SendPacedAsync(victim, node, 100, i => FindNode(NodeId.Random(random), (uint)i, padded: true), bound.Token);
         var pings = await CollectPingsAsync(victim, node, expectAtLeast: perMinute, bound.Token);
 
         // Time is frozen, so no PING is retransmitted: each distinct transaction id is one verification.
@@ -112,16 +114,19 @@ public sealed class HostileSourceTests
         await using var swarm = await UdpTestSwarm.StartAsync(4, seed: 617, cancellationToken: bound.Token);
         var node = swarm.Nodes[0];
         using var sybil = Attacker();
-        var random = new Random(617);
-        var ids = Enumerable.Range(0, 30).Select(_ => NodeId.Random(random)).ToList();
+
+        // Not the swarm's seed: the swarm draws its own identities from it, and the sybil would claim node 0's ID.
+        var random = new Random(6170);
+        var identities = Enumerable.Range(0, 30).Select(_ => NodeIdentity.FromSeed(RandomSeed(random))).ToList();
+        var ids = identities.ConvertAll(i => i.Id);
         using var answering = CancellationTokenSource.CreateLinkedTokenSource(bound.Token);
 
-        // The sybil answers every PING it gets with a PONG under each of its IDs: whichever ID the node is verifying,
-        // one of them matches.
-        var responder = Task.Run(() => AnswerPingsAsAll(sybil, ids, answering.Token), CancellationToken.None);
-        await SendPacedAsync(sybil, node, 1, _ => FindNode(ids[0], 1), bound.Token);
+        // The sybil holds the keys of all 30 IDs and answers every PING with a proven PONG under each: whichever ID the
+        // node is verifying, one of them matches and proves it. Only the one-ID-per-endpoint limit is left to stop it.
+        var responder = Task.Run(() => AnswerPingsAsAll(sybil, identities, answering.Token), CancellationToken.None);
+        await SendPacedAsync(sybil, node, 1, _ => FindNode(ids[0], 1, padded: true), bound.Token);
         await WaitUntilAsync(() => node.GetContacts().Any(c => c.Id == ids[0]), "the sybil's first ID to enter the table", bound.Token);
-        await SendPacedAsync(sybil, node, ids.Count - 1, i => FindNode(ids[i + 1], (uint)(i + 2)), bound.Token);
+        await SendPacedAsync(sybil, node, ids.Count - 1, i => FindNode(ids[i + 1], (uint)(i + 2), padded: true), bound.Token);
 
         // Give every other claim the chance a verification needs (PING, PONG, table update) on a busy machine.
         var settle = Task.Delay(TimeSpan.FromSeconds(3), bound.Token);
@@ -134,6 +139,65 @@ public sealed class HostileSourceTests
         Assert.Equal(sybil.LocalEndPoint, inTable[0].EndPoint);
     }
 
+    [Fact]
+    public async Task SpoofedFlood_FromOneSocket_GetsAtMost3xTheBytesItSent_AndLookupsDuringItSucceed()
+    {
+        // On loopback the IP source cannot be forged, so the socket plays the victim whose address the flood claims:
+        // whatever the node sends it, answers and verification PINGs with their retransmissions, is what a spoofed
+        // victim would get. A stored 1,000-byte record lets FIND_VALUE answers be large.
+        const int batches = 10;
+        const int batch = 100;
+        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        using var bound = new CancellationTokenSource(Bound);
+        await using var swarm = await UdpTestSwarm.StartAsync(20, seed: 619, UdpTestSwarm.LoopbackOptions(), clock, cancellationToken: bound.Token);
+        var node = swarm.Nodes[0];
+        var value = new byte[1000];
+        new Random(619).NextBytes(value);
+        var record = DhtRecord.CreateImmutable(value, clock.GetUtcNow().AddHours(1));
+        await swarm.Nodes[1].PutAsync(record, bound.Token);
+        using var victim = Attacker();
+        var random = new Random(6190);
+        var lookups = new Random(6191);
+
+        // A verification generation later (virtual): the join's verifications are forgotten.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var before = node.GetStatistics();
+        long sent = 0;
+        var mismatches = new List<string>();
+        for (var b = 0; b < batches; b++)
+        {
+            await SendPacedAsync(victim, node, batch, i =>
+            {
+                var datagram = ForgedRequests.Next(random, record.Key, (uint)(b * batch + i));
+                sent += datagram.Length;
+                return datagram;
+            }, bound.Token);
+
+            // An honest lookup between batches, from a node other than the flooded one, through it or not.
+            var target = NodeId.Random(lookups);
+            var result = await swarm.Nodes[1 + lookups.Next(19)].FindNodeAsync(target, bound.Token);
+            if (!swarm.TrueClosest(target, KademliaOptions.DefaultBucketSize).SequenceEqual(result.Closest.Select(c => c.Id)))
+            {
+                mismatches.Add(target.ToShortString());
+            }
+        }
+
+        // Let every verification PING's retransmissions go out and fail (virtual time; the socket never answers).
+        for (var i = 0; i < 50; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        await WaitUntilAsync(() => node.GetStatistics().PendingRequests == 0, "the node's verification PINGs to end", bound.Token);
+        var (answers, pings, received) = await ReceiveFloodAnswersAsync(victim, batches * batch, bound.Token);
+        var after = node.GetStatistics();
+
+        Assert.True(mismatches.Count == 0, $"seed 6191: lookups during the flood differ from brute force for {string.Join(", ", mismatches)}");
+        Assert.Equal(batches * batch, answers);
+        Assert.True(received <= WireCodec.AmplificationFactor * sent, $"the node sent {received} bytes ({answers} answers, {pings} PINGs) for {sent} received");
+        Assert.True(after.AnswersTrimmed > before.AnswersTrimmed, "no answer was trimmed, so the 3x limit never bit");
+    }
+
     private static Socket Attacker()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 8 * 1024 * 1024 };
@@ -141,13 +205,30 @@ public sealed class HostileSourceTests
         return socket;
     }
 
-    private static byte[] FindNode(NodeId sender, uint transactionId) => new Envelope
+    /// <summary>A FIND_NODE for the sender's own ID; padded to 411 bytes as a node's first request to a peer is, or bare (about 80 bytes).</summary>
+    private static byte[] FindNode(NodeId sender, uint transactionId, bool padded = false)
     {
-        Version = WireCodec.ProtocolVersion,
-        TransactionId = transactionId,
-        SenderId = ByteString.CopyFrom(sender.ToArray()),
-        FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(sender.ToArray()) },
-    }.ToByteArray();
+        var request = new Envelope
+        {
+            Version = WireCodec.ProtocolVersion,
+            TransactionId = transactionId,
+            SenderId = ByteString.CopyFrom(sender.ToArray()),
+            FindNode = new FindNodeRequest { Target = ByteString.CopyFrom(sender.ToArray()) },
+        };
+        if (padded)
+        {
+            WireCodec.Pad(request);
+        }
+
+        return request.ToByteArray();
+    }
+
+    private static byte[] RandomSeed(Random random)
+    {
+        var seed = new byte[32];
+        random.NextBytes(seed);
+        return seed;
+    }
 
     /// <summary>Sends <paramref name="count"/> datagrams in batches of 100, each batch once the node has received the last.</summary>
     private static async Task SendPacedAsync(Socket socket, KademliaNode node, int count, Func<int, byte[]> datagram, CancellationToken cancellationToken)
@@ -179,6 +260,41 @@ public sealed class HostileSourceTests
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// Receives until <paramref name="expected"/> answers (datagrams other than PINGs) arrived, then whatever else is
+    /// queued; returns the answers, the node's PINGs and the bytes of both.
+    /// </summary>
+    private static async Task<(int Answers, int Pings, long Bytes)> ReceiveFloodAnswersAsync(Socket socket, int expected, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[2048];
+        var answers = 0;
+        var pings = 0;
+        long bytes = 0;
+        while (true)
+        {
+            while (socket.Available > 0)
+            {
+                var length = socket.Receive(buffer);
+                bytes += length;
+                if (Envelope.Parser.ParseFrom(buffer, 0, length).BodyCase == Envelope.BodyOneofCase.Ping)
+                {
+                    pings++;
+                }
+                else
+                {
+                    answers++;
+                }
+            }
+
+            if (answers >= expected)
+            {
+                return (answers, pings, bytes);
+            }
+
+            await WaitUntilAsync(() => socket.Available > 0, $"answer {answers + 1} of {expected}", cancellationToken);
+        }
     }
 
     /// <summary>Counts the datagrams waiting in the socket (the node answers on its receive thread before counting the next request).</summary>
@@ -222,7 +338,7 @@ public sealed class HostileSourceTests
         }
     }
 
-    private static void AnswerPingsAsAll(Socket socket, IReadOnlyList<NodeId> ids, CancellationToken cancellationToken)
+    private static void AnswerPingsAsAll(Socket socket, IReadOnlyList<NodeIdentity> identities, CancellationToken cancellationToken)
     {
         var buffer = new byte[2048];
         EndPoint from = new IPEndPoint(IPAddress.Any, 0);
@@ -240,19 +356,25 @@ public sealed class HostileSourceTests
             }
 
             var request = Envelope.Parser.ParseFrom(buffer, 0, length);
-            if (request.BodyCase != Envelope.BodyOneofCase.Ping)
+            if (request.BodyCase != Envelope.BodyOneofCase.Ping
+                || request.Ping.Challenge.Length != IdentityProof.ChallengeLength
+                || !NodeId.TryFromBytes(request.SenderId.Span, out var verifier))
             {
                 continue;
             }
 
-            foreach (var id in ids)
+            foreach (var identity in identities)
             {
                 var pong = new Envelope
                 {
                     Version = WireCodec.ProtocolVersion,
                     TransactionId = request.TransactionId,
-                    SenderId = ByteString.CopyFrom(id.ToArray()),
-                    Pong = new PingResponse(),
+                    SenderId = ByteString.CopyFrom(identity.Id.ToArray()),
+                    Pong = new PingResponse
+                    {
+                        PublicKey = ByteString.CopyFrom(identity.PublicKey.Span),
+                        Signature = ByteString.CopyFrom(IdentityProof.Sign(identity, request.Ping.Challenge.Span, verifier)),
+                    },
                 };
                 socket.SendTo(pong.ToByteArray(), from);
             }

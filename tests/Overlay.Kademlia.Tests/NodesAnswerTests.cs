@@ -7,7 +7,7 @@ namespace Overlay.Kademlia.Tests;
 
 /// <summary>
 /// <see cref="NodesAnswer"/> against Google.Protobuf: for seeded random answers (0-30 contacts, IPv4 and IPv6, with
-/// and without a token, transaction id 0 and others, roomy and tight buffers) the hand-written bytes equal the
+/// and without a write token and an address token, transaction id 0 and others, roomy and tight buffers) the hand-written bytes equal the
 /// generated code's encoding of the same envelope, trimmed of its farthest contacts to fit the same way.
 /// </summary>
 public sealed class NodesAnswerTests
@@ -22,15 +22,17 @@ public sealed class NodesAnswerTests
             var entries = Enumerable.Range(0, random.Next(31)).Select(_ => RandomEntry(random)).ToList();
             var sender = RandomBytes(random, NodeId.Length);
             var token = random.Next(2) == 0 ? [] : RandomBytes(random, WriteTokens.Length);
+            var addressToken = random.Next(3) == 0 ? [] : RandomBytes(random, WriteTokens.Length);
             var transactionId = random.Next(4) == 0 ? 0u : (uint)random.NextInt64(1, 1L << 32);
             var capacity = random.Next(3) == 0 ? random.Next(120, 1232) : KademliaOptions.MaxDatagramBytes;
 
             var buffer = new byte[capacity];
-            var written = NodesAnswer.Write(buffer, transactionId, sender, entries, token);
+            var written = NodesAnswer.Write(buffer, transactionId, sender, addressToken, entries, token, out var contacts);
 
-            var reference = Reference(transactionId, sender, entries, token, capacity);
+            var reference = Reference(transactionId, sender, addressToken, entries, token, capacity);
             Assert.Equal(reference, buffer[..written]);
-            trimmed += Envelope.Parser.ParseFrom(reference).Nodes.Closer.Count < entries.Count ? 1 : 0;
+            Assert.Equal(Envelope.Parser.ParseFrom(reference).Nodes.Closer.Count, contacts);
+            trimmed += contacts < entries.Count ? 1 : 0;
         }
 
         // The trimming branch was exercised, not only the roomy case.
@@ -43,7 +45,7 @@ public sealed class NodesAnswerTests
         var random = new Random(5);
         var entries = Enumerable.Range(0, 20).Select(i => new RoutingEntry(new NodeContact(NodeId.Random(random), new IPEndPoint(IPAddress.Parse($"10.0.0.{i + 1}"), 4000 + i)))).ToList();
         var buffer = new byte[KademliaOptions.MaxDatagramBytes];
-        var written = NodesAnswer.Write(buffer, 77, RandomBytes(random, NodeId.Length), entries, []);
+        var written = NodesAnswer.Write(buffer, 77, RandomBytes(random, NodeId.Length), [], entries, [], out _);
 
         var envelope = Envelope.Parser.ParseFrom(buffer.AsSpan(0, written));
         Assert.Equal(77u, envelope.TransactionId);
@@ -55,17 +57,18 @@ public sealed class NodesAnswerTests
     public void Write_BufferTooSmallForTheHeader_Throws()
     {
         var buffer = new byte[20];
-        Assert.Throws<ArgumentException>(() => NodesAnswer.Write(buffer, 1, new byte[NodeId.Length], [], []));
+        Assert.Throws<ArgumentException>(() => NodesAnswer.Write(buffer, 1, new byte[NodeId.Length], [], [], [], out _));
     }
 
-    /// <summary>The same answer through the generated code, trimmed like <c>FitToDatagram</c>: farthest contact first.</summary>
-    private static byte[] Reference(uint transactionId, byte[] sender, List<RoutingEntry> entries, byte[] token, int capacity)
+    /// <summary>The same answer through the generated code, trimmed like <c>FitToLimit</c>: farthest contact first.</summary>
+    private static byte[] Reference(uint transactionId, byte[] sender, byte[] addressToken, List<RoutingEntry> entries, byte[] token, int capacity)
     {
         var envelope = new Envelope
         {
             Version = WireCodec.ProtocolVersion,
             TransactionId = transactionId,
             SenderId = ByteString.CopyFrom(sender),
+            AddressToken = ByteString.CopyFrom(addressToken),
             Nodes = new NodesResponse { Token = ByteString.CopyFrom(token) },
         };
         envelope.Nodes.Closer.AddRange(entries.Select(e => e.Wire));

@@ -46,6 +46,12 @@ public sealed class InMemoryNetwork
     /// <summary>Gets the datagrams addressed to no attached node (departed or never existed).</summary>
     public long Unreachable { get; private set; }
 
+    /// <summary>
+    /// Gets or sets a tap called for every datagram sent or injected, before loss: its source (as the receiver will
+    /// see it), destination and length in bytes. Tests count bytes per address with it (the 3x rule).
+    /// </summary>
+    public Action<IPEndPoint, IPEndPoint, int>? Tap { get; set; }
+
     /// <summary>Attaches a new node: a fresh address 127.a.b.c:4001 and an access delay.</summary>
     /// <returns>Its transport.</returns>
     public InMemoryTransport Attach()
@@ -57,11 +63,23 @@ public sealed class InMemoryNetwork
         return transport;
     }
 
+    /// <summary>
+    /// Sends a datagram that claims any source address, as an off-path attacker forging its source would (on a real
+    /// network: a spoofed IP header). Delivered after <paramref name="to"/>'s access delay, subject to loss.
+    /// </summary>
+    /// <param name="source">The forged source; answers go there (to nobody, when no node is attached at it).</param>
+    /// <param name="to">The destination.</param>
+    /// <param name="datagram">The datagram.</param>
+    public void Inject(IPEndPoint source, IPEndPoint to, ReadOnlySpan<byte> datagram) => Send(source, TimeSpan.Zero, to, datagram);
+
     internal void Detach(InMemoryTransport transport) => _attached.Remove(transport.LocalEndPoint);
 
-    internal void Send(InMemoryTransport from, IPEndPoint to, ReadOnlySpan<byte> datagram)
+    internal void Send(InMemoryTransport from, IPEndPoint to, ReadOnlySpan<byte> datagram) => Send(from.LocalEndPoint, from.AccessDelay, to, datagram);
+
+    private void Send(IPEndPoint source, TimeSpan sourceDelay, IPEndPoint to, ReadOnlySpan<byte> datagram)
     {
         Sent++;
+        Tap?.Invoke(source, to, datagram.Length);
         if (datagram.Length > KademliaOptions.MaxDatagramBytes)
         {
             Lost++;
@@ -85,8 +103,8 @@ public sealed class InMemoryNetwork
         // to the pool right after it.
         var buffer = ArrayPool<byte>.Shared.Rent(datagram.Length);
         datagram.CopyTo(buffer);
-        var inFlight = new InFlight(this, from.LocalEndPoint, to, destination, buffer, datagram.Length);
-        _simulator.Schedule(from.AccessDelay + destination.AccessDelay, static state => ((InFlight)state).Arrive(), inFlight);
+        var inFlight = new InFlight(this, source, to, destination, buffer, datagram.Length);
+        _simulator.Schedule(sourceDelay + destination.AccessDelay, static state => ((InFlight)state).Arrive(), inFlight);
     }
 
     private sealed class InFlight(InMemoryNetwork network, IPEndPoint source, IPEndPoint to, InMemoryTransport destination, byte[] buffer, int length)

@@ -162,12 +162,27 @@ public sealed class SimulatedSwarm
         await node.DisposeAsync();
     }
 
-    private KademliaNode AddNode(bool stable = false)
+    /// <summary>
+    /// Adds one node whose transport is <paramref name="wrap"/> around its attachment (e.g. one that rewrites what it
+    /// sends, to play a hostile node) and joins it through up to three random live nodes. It never leaves under churn.
+    /// </summary>
+    /// <param name="wrap">Builds the node's transport from its in-memory attachment; the attachment is disposed on removal.</param>
+    /// <returns>A task that completes when the node has joined.</returns>
+    public async Task<KademliaNode> JoinWrappedAsync(Func<InMemoryTransport, IMessageTransport> wrap)
+    {
+        ArgumentNullException.ThrowIfNull(wrap);
+        var contacts = BootstrapContacts();
+        var node = AddNode(stable: true, wrap);
+        await node.BootstrapAsync(contacts);
+        return node;
+    }
+
+    private KademliaNode AddNode(bool stable = false, Func<InMemoryTransport, IMessageTransport>? wrap = null)
     {
         var seed = new byte[32];
         Random.NextBytes(seed);
         var transport = Network.Attach();
-        var node = new KademliaNode(NodeIdentity.FromSeed(seed), transport, _options, Simulator, NullLoggerFactory.Instance, new Random(Random.Next()));
+        var node = new KademliaNode(NodeIdentity.FromSeed(seed), wrap?.Invoke(transport) ?? transport, _options, Simulator, NullLoggerFactory.Instance, new Random(Random.Next()));
         node.Start();
         _index[node] = _live.Count;
         _live.Add(new Member(node, transport, stable));
