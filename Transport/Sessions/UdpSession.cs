@@ -18,8 +18,9 @@ public sealed class UdpSession
     private CipherState? _receiveNext;
     private ulong _receivePhaseStart;
 
-    internal UdpSession(uint localIndex, uint remoteIndex, NodeId remoteId, IPEndPoint remote, bool initiator, CipherState send, CipherState receive, TimeSpan now)
+    internal UdpSession(uint localIndex, uint remoteIndex, NodeId remoteId, IPEndPoint remote, bool initiator, CipherState send, CipherState receive, TimeSpan now, TimeSpan handshakeTime)
     {
+        HandshakeTime = handshakeTime;
         LocalIndex = localIndex;
         RemoteIndex = remoteIndex;
         RemoteId = remoteId;
@@ -51,6 +52,11 @@ public sealed class UdpSession
     /// <summary>Gets the cipher suite the handshake negotiated: one of <see cref="SessionCipherSuites.AesGcm"/> and
     /// <see cref="SessionCipherSuites.ChaChaPoly"/>.</summary>
     public SessionCipherSuites CipherSuite => _send.Suite;
+
+    /// <summary>Gets how long the handshake took on the endpoint's clock: from the first initiation sent to the response
+    /// (initiator: one round trip, plus any retransmissions and a cookie round trip), or from the initiation received to
+    /// message 3 (responder).</summary>
+    public TimeSpan HandshakeTime { get; }
 
     /// <summary>Gets when the session was established (the endpoint's monotonic time).</summary>
     public TimeSpan EstablishedAt { get; }

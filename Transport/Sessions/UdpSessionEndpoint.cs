@@ -81,7 +81,7 @@ public sealed class UdpSessionEndpoint : IDisposable
     {
         ArgumentNullException.ThrowIfNull(remote);
         var index = NewIndex();
-        var initiation = new Initiation(new SecureHandshake(_credentials, initiator: true, expected, _options.CipherSuites), remote);
+        var initiation = new Initiation(new SecureHandshake(_credentials, initiator: true, expected, _options.CipherSuites), remote) { StartedAt = now };
         var message = new byte[SecureHandshake.Message1Bytes];
         initiation.Handshake.WriteMessage(message);
         initiation.Message = message;
@@ -405,7 +405,7 @@ public sealed class UdpSessionEndpoint : IDisposable
         SessionPacket.WriteFinishHeader(finish, responderIndex);
         var length = SessionPacket.FinishHeaderBytes + handshake.WriteMessage(finish.AsSpan(SessionPacket.FinishHeaderBytes));
         var (send, receive) = handshake.Split();
-        var session = new UdpSession(index, responderIndex, handshake.RemoteId!.Value, remote, initiator: true, send, receive, now)
+        var session = new UdpSession(index, responderIndex, handshake.RemoteId!.Value, remote, initiator: true, send, receive, now, now - initiation.StartedAt)
         {
             PendingFinish = finish[..length],
         };
@@ -443,7 +443,7 @@ public sealed class UdpSessionEndpoint : IDisposable
         }
 
         var (send, receive) = handshake.Split();
-        var session = new UdpSession(index, response.InitiatorIndex, handshake.RemoteId!.Value, remote, initiator: false, send, receive, now);
+        var session = new UdpSession(index, response.InitiatorIndex, handshake.RemoteId!.Value, remote, initiator: false, send, receive, now, now - response.CreatedAt);
         RemoveResponse(index, response);
         _sessions[index] = session;
         _handler.OnEstablished(session);
@@ -514,6 +514,8 @@ public sealed class UdpSessionEndpoint : IDisposable
         public SecureHandshake Handshake { get; } = handshake;
 
         public IPEndPoint Remote { get; } = remote;
+
+        public TimeSpan StartedAt { get; init; }
 
         public byte[] Message { get; set; } = [];
 

@@ -1,19 +1,32 @@
 using System.Net;
+using System.Net.Sockets;
 using Overlay.Transport.Connections;
+using Overlay.Transport.Datagrams;
+using Overlay.Transport.Sessions;
 
 namespace Overlay.Transport.Tests.Connections;
 
-/// <summary>A connection manager with a TCP acceptor on 127.0.0.1:0 and the TCP dialer (the TCP path end to end).</summary>
+/// <summary>A connection manager with a TCP acceptor on 127.0.0.1:0 and the TCP dialer (the TCP path end to end), or
+/// with both paths on one port number as a daemon has them (<see cref="StartDual"/>).</summary>
 internal sealed class ConnectionTestNode : IAsyncDisposable
 {
     public const string Echo = "/test/echo/1";
 
-    private ConnectionTestNode(NodeIdentity identity, ConnectionManager manager, TcpLinkAcceptor acceptor)
+    private readonly DatagramDemux? _datagrams;
+    private readonly UdpLinkAcceptor? _udpAcceptor;
+
+    private ConnectionTestNode(NodeIdentity identity, ConnectionManager manager, TcpLinkAcceptor acceptor, DatagramDemux? datagrams = null, UdpSessionHost? host = null, UdpLinkAcceptor? udpAcceptor = null)
     {
         Identity = identity;
         Manager = manager;
         Acceptor = acceptor;
+        _datagrams = datagrams;
+        Host = host;
+        _udpAcceptor = udpAcceptor;
     }
+
+    /// <summary>Gets the UDP session host of a dual-path node, or null.</summary>
+    public UdpSessionHost? Host { get; }
 
     public NodeIdentity Identity { get; }
 
@@ -32,6 +45,45 @@ internal sealed class ConnectionTestNode : IAsyncDisposable
         acceptor.Start();
         manager.Start();
         return new ConnectionTestNode(identity, manager, acceptor);
+    }
+
+    /// <summary>A node with a UDP socket (sessions through a <see cref="DatagramDemux"/>) and a TCP listener on one
+    /// port number of 127.0.0.1, dialling UDP first and TCP after the attempt delay.</summary>
+    /// <param name="seed">Seeds the identity.</param>
+    /// <param name="answerUdp">False leaves the UDP socket bound but unread: handshakes to it go unanswered, as behind a
+    /// firewall that drops UDP.</param>
+    /// <param name="options">Manager options; defaults when null.</param>
+    public static ConnectionTestNode StartDual(int seed, bool answerUdp = true, ConnectionManagerOptions? options = null)
+    {
+        var identity = IdentityFor(seed);
+        for (var attempt = 1; ; attempt++)
+        {
+            var datagrams = new DatagramDemux(UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20));
+            TcpStreamListener listener;
+            try
+            {
+                listener = TcpStreamListener.Start(datagrams.LocalEndPoint);
+            }
+            catch (SocketException) when (attempt < 32)
+            {
+                datagrams.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                continue;
+            }
+
+            var host = new UdpSessionHost(identity, datagrams.For(DatagramKind.Session));
+            var manager = new ConnectionManager(identity.Id, options ?? new ConnectionManagerOptions(), [new UdpLinkDialer(host), new TcpLinkDialer(identity, TimeProvider.System)], TimeProvider.System);
+            var acceptor = new TcpLinkAcceptor(listener, identity, manager, TimeProvider.System);
+            var udpAcceptor = new UdpLinkAcceptor(host, manager);
+            if (answerUdp)
+            {
+                host.Start();
+                udpAcceptor.Start();
+            }
+
+            acceptor.Start();
+            manager.Start();
+            return new ConnectionTestNode(identity, manager, acceptor, datagrams, host, udpAcceptor);
+        }
     }
 
     public static NodeIdentity IdentityFor(int seed)
@@ -70,6 +122,20 @@ internal sealed class ConnectionTestNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Acceptor.DisposeAsync();
+        if (_udpAcceptor is not null)
+        {
+            await _udpAcceptor.DisposeAsync();
+        }
+
         await Manager.DisposeAsync();
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+        }
+
+        if (_datagrams is not null)
+        {
+            await _datagrams.DisposeAsync();
+        }
     }
 }
