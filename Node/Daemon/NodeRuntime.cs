@@ -5,6 +5,7 @@ using Overlay.Kademlia;
 using Overlay.Node.Configuration;
 using Overlay.Transport.Connections;
 using Overlay.Transport.Datagrams;
+using Overlay.Transport.Sessions;
 using Overlay.Storage;
 
 namespace Overlay.Node.Daemon;
@@ -12,7 +13,8 @@ namespace Overlay.Node.Daemon;
 /// <summary>
 /// The concrete pieces of one node, wired together: the data directory's lock, identity, UDP socket (behind a <see cref="DatagramDemux"/>), Kademlia node (on its DHT view)
 /// (with its publication file <c>&lt;data-dir&gt;/published</c>), peer cache, block store, the connection manager
-/// (secure sessions with peers; the TCP path's acceptor on the node's TCP port), and the block exchange server and
+/// (secure sessions with peers: UDP sessions on the socket's session view, dialled first, and the TCP path's acceptor on
+/// the node's TCP port), and the block exchange server and
 /// fetcher, which run as the <see cref="BlockExchangeServer.ProtocolName"/> protocol on those sessions. UDP and TCP share
 /// one address and port number. Owns and disposes all of them; dispose is idempotent.
 /// </summary>
@@ -26,10 +28,16 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The TCP path's acceptor on the TCP port bound with the UDP port; started by <see cref="Start"/>.</summary>
     private readonly TcpLinkAcceptor _tcpAcceptor;
 
-    private NodeRuntime(DataDirectoryLock dataLock, TcpLinkAcceptor tcpAcceptor, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, ConnectionManager connections, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    /// <summary>The UDP path: the session host on the socket's session view, and its acceptor.</summary>
+    private readonly UdpSessionHost _sessions;
+    private readonly UdpLinkAcceptor _udpAcceptor;
+
+    private NodeRuntime(DataDirectoryLock dataLock, TcpLinkAcceptor tcpAcceptor, UdpSessionHost sessions, UdpLinkAcceptor udpAcceptor, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, ConnectionManager connections, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
         _tcpAcceptor = tcpAcceptor;
+        _sessions = sessions;
+        _udpAcceptor = udpAcceptor;
         Connections = connections;
         Peers = new PeerCache(Path.Combine(settings.DataDirectory, PeerCache.FileName));
         Settings = settings;
@@ -109,14 +117,16 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var datagrams = new DatagramDemux(transport);
             var dht = new KademliaNode(identity, datagrams.For(DatagramKind.Dht), settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
-            var connections = new ConnectionManager(identity.Id, settings.Connections, [new TcpLinkDialer(identity, timeProvider)], timeProvider, loggerFactory)
+            var sessions = new UdpSessionHost(identity, datagrams.For(DatagramKind.Session), timeProvider: timeProvider, logger: loggerFactory.CreateLogger<UdpSessionHost>());
+            var connections = new ConnectionManager(identity.Id, settings.Connections, [new UdpLinkDialer(sessions), new TcpLinkDialer(identity, timeProvider)], timeProvider, loggerFactory)
             {
                 LocalEndPoint = transport.LocalEndPoint,
             };
+            var udpAcceptor = new UdpLinkAcceptor(sessions, connections);
             var acceptor = new TcpLinkAcceptor(new TcpStreamListener(listener, loggerFactory.CreateLogger<TcpStreamListener>()), identity, connections, timeProvider, loggerFactory.CreateLogger<TcpLinkAcceptor>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, connections.Connector(BlockExchangeServer.ProtocolName), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, acceptor, settings, identity, datagrams, dht, connections, store, server, fetcher, timeProvider);
+            return new NodeRuntime(dataLock, acceptor, sessions, udpAcceptor, settings, identity, datagrams, dht, connections, store, server, fetcher, timeProvider);
         }
         catch
         {
@@ -130,8 +140,8 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The publication file's name in the data directory: records this node put and keys it provides.</summary>
     public const string PublicationsFileName = "published";
 
-    /// <summary>Starts the DHT, the connection manager with its TCP acceptor (bound by <see cref="Create"/>), and the
-    /// exchange server on the manager's streams. Idempotent.</summary>
+    /// <summary>Starts the DHT, the UDP session host, the connection manager with its UDP and TCP acceptors (the TCP port
+    /// bound by <see cref="Create"/>), and the exchange server on the manager's streams. Idempotent.</summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -140,13 +150,15 @@ internal sealed class NodeRuntime : IAsyncDisposable
         }
 
         Dht.Start();
+        _sessions.Start();
         Connections.Start();
+        _udpAcceptor.Start();
         _tcpAcceptor.Start();
         ExchangeServer.Start(Connections.Listen(BlockExchangeServer.ProtocolName));
     }
 
-    /// <summary>Stops and releases the TCP acceptor, the exchange server, the connections (each closed "shutting down"),
-    /// the DHT and the socket, in that order. Idempotent.</summary>
+    /// <summary>Stops and releases the acceptors, the exchange server, the connections (each closed "shutting down"), the
+    /// UDP session host, the DHT and the socket, in that order. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -155,8 +167,10 @@ internal sealed class NodeRuntime : IAsyncDisposable
         }
 
         await _tcpAcceptor.DisposeAsync().ConfigureAwait(false);
+        await _udpAcceptor.DisposeAsync().ConfigureAwait(false);
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
         await Connections.DisposeAsync().ConfigureAwait(false);
+        await _sessions.DisposeAsync().ConfigureAwait(false);
         await Dht.DisposeAsync().ConfigureAwait(false);
         await Datagrams.DisposeAsync().ConfigureAwait(false);
         _lock.Dispose();
