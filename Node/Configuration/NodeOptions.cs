@@ -32,6 +32,12 @@ internal sealed class NodeOptions
     /// <summary>Gets or sets the IP address the DHT (UDP) and block exchange (TCP) bind to. Default 127.0.0.1.</summary>
     public string ListenAddress { get; set; } = DefaultListenAddress;
 
+    /// <summary>Gets or sets whether peers' secure sessions may run over UDP on <see cref="Port"/> (dialled first, TCP
+    /// raced 250 ms later, RFC 8305). False: sessions run over TCP only, in both directions (for a network that drops UDP:
+    /// dials skip the wait; peers dialling this node over UDP get no answer and fall back to TCP). The DHT always uses
+    /// UDP. Default true.</summary>
+    public bool UdpSessions { get; set; } = true;
+
     /// <summary>Gets or sets the local HTTP API endpoint, <c>host:port</c> or <c>http://host:port</c>; must be loopback unless <see cref="AllowRemoteApi"/>. Port 0 = any free port (see the data directory's <c>api</c> file). Default 127.0.0.1:5001.</summary>
     public string Api { get; set; } = DefaultApi;
 

@@ -117,8 +117,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var datagrams = new DatagramDemux(transport);
             var dht = new KademliaNode(identity, datagrams.For(DatagramKind.Dht), settings.Kademlia, timeProvider, loggerFactory, publications: publications);
             var store = new FileBlockStore(Path.Combine(dataDir, "blocks"), loggerFactory.CreateLogger<FileBlockStore>());
+            var tcp = new TcpLinkDialer(identity, timeProvider);
             var sessions = new UdpSessionHost(identity, datagrams.For(DatagramKind.Session), timeProvider: timeProvider, logger: loggerFactory.CreateLogger<UdpSessionHost>());
-            var connections = new ConnectionManager(identity.Id, settings.Connections, [new UdpLinkDialer(sessions), new TcpLinkDialer(identity, timeProvider)], timeProvider, loggerFactory)
+            var connections = new ConnectionManager(identity.Id, settings.Connections, settings.Node.UdpSessions ? [new UdpLinkDialer(sessions), tcp] : [tcp], timeProvider, loggerFactory)
             {
                 LocalEndPoint = transport.LocalEndPoint,
             };
@@ -140,8 +141,9 @@ internal sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The publication file's name in the data directory: records this node put and keys it provides.</summary>
     public const string PublicationsFileName = "published";
 
-    /// <summary>Starts the DHT, the UDP session host, the connection manager with its UDP and TCP acceptors (the TCP port
-    /// bound by <see cref="Create"/>), and the exchange server on the manager's streams. Idempotent.</summary>
+    /// <summary>Starts the DHT, the connection manager with its TCP acceptor (the TCP port bound by <see cref="Create"/>)
+    /// and, unless <see cref="NodeOptions.UdpSessions"/> is false, the UDP session host and its acceptor, and the exchange
+    /// server on the manager's streams. Idempotent.</summary>
     public void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) != 0)
@@ -150,9 +152,13 @@ internal sealed class NodeRuntime : IAsyncDisposable
         }
 
         Dht.Start();
-        _sessions.Start();
         Connections.Start();
-        _udpAcceptor.Start();
+        if (Settings.Node.UdpSessions)
+        {
+            _sessions.Start();
+            _udpAcceptor.Start();
+        }
+
         _tcpAcceptor.Start();
         ExchangeServer.Start(Connections.Listen(BlockExchangeServer.ProtocolName));
     }

@@ -6,6 +6,8 @@ using Overlay.Kademlia;
 using Overlay.Storage;
 using Overlay.Testing;
 using Overlay.Transport.Connections;
+using Overlay.Transport.Datagrams;
+using Overlay.Transport.Sessions;
 
 namespace Overlay.Node.Tests;
 
@@ -60,13 +62,36 @@ public sealed class DaemonSwarmFixture : IAsyncLifetime
 /// <summary>The main job through the CLI against real daemon processes: add, get by CID through the DHT, bad providers.</summary>
 public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture<DaemonSwarmFixture>
 {
-    [Fact]
-    public async Task AddOnOneDaemon_GetOnAnother_ThroughTheCli_WithACorruptProvider_DetectsIt_AndStoresNoBadBlock()
+    /// <summary>The exchange on sessions over either path: over UDP between the swarm's daemons, and from a daemon that
+    /// runs sessions over TCP only (<c>Node:UdpSessions</c> false) to the same providers.</summary>
+    [Theory]
+    [InlineData("udp")]
+    [InlineData("tcp")]
+    public async Task AddOnOneDaemon_GetOnAnother_ThroughTheCli_WithACorruptProvider_DetectsIt_AndStoresNoBadBlock(string path)
     {
         var daemons = fixture.Daemons;
-        var file = fixture.Root.Write("input.bin", string.Empty);
+        await using var tcpOnly = path == "tcp"
+            ? await DaemonProcess.StartAsync(Path.Combine(fixture.Root.Path, "tcp-only"), daemons[0].UdpEndPoint, new Dictionary<string, string>
+            {
+                ["OVERLAY__Storage__ChunkSize"] = DaemonSwarmFixture.ChunkSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["OVERLAY__Node__GetTimeout"] = "00:00:20",
+                ["OVERLAY__Node__UdpSessions"] = "false",
+                ["OVERLAY__Logging__LogLevel__Default"] = "Warning",
+            })
+            : null;
+        var getter = tcpOnly ?? daemons[9];
+        if (tcpOnly is not null)
+        {
+            using var joined = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await tcpOnly.RoutingTableSizeAsync(fixture.Http) == 0)
+            {
+                await Task.Delay(100, joined.Token);
+            }
+        }
+
+        var file = fixture.Root.Write($"input-{path}.bin", string.Empty);
         var content = new byte[(4 * 1024 * 1024) + 12_345];
-        new Random(2024).NextBytes(content);
+        new Random(path == "udp" ? 2024 : 2025).NextBytes(content);
         await File.WriteAllBytesAsync(file, content);
 
         var added = await daemons[2].CliAsync("add", file, "--json");
@@ -79,12 +104,12 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
         Assert.Equal(cid, evil.Root);
         var announced = await evil.Dht.ProvideAsync(ContentKeys.Of(cid));
         Assert.True(announced.StoredOn > 0, "the corrupt provider's record was stored nowhere");
-        var seen = await daemons[9].CliAsync("dht", "providers", cid.ToString(), "--json");
+        var seen = await getter.CliAsync("dht", "providers", cid.ToString(), "--json");
         Assert.True(seen.ExitCode == 0, seen.ToString());
         Assert.Equal(2, seen.Json().GetProperty("providers").GetArrayLength());
 
-        var output = Path.Combine(fixture.Root.Path, "output.bin");
-        var got = await daemons[9].CliAsync("get", cid.ToString(), "-o", output, "--json");
+        var output = Path.Combine(fixture.Root.Path, $"output-{path}.bin");
+        var got = await getter.CliAsync("get", cid.ToString(), "-o", output, "--json");
 
         Assert.True(got.ExitCode == 0, got.ToString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(output))));
@@ -92,9 +117,13 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
         Assert.True(fetch.GetProperty("badBlocks").GetInt32() >= 1, $"the corrupt provider was never asked: {got.StdOut}");
         Assert.True(fetch.GetProperty("providersDropped").GetInt32() >= 1, got.StdOut);
         Assert.True(evil.BlocksServed >= 1);
+        var connections = await getter.CliAsync("connections", "--json");
+        Assert.True(connections.ExitCode == 0, connections.ToString());
+        Assert.Equal(path, connections.Json().GetProperty("connections").EnumerateArray()
+            .Single(c => c.GetProperty("peer").GetString() == daemons[2].Id).GetProperty("path").GetString());
 
         // Every block the fetching daemon stored hashes to its CID; none was quarantined.
-        var store = new FileBlockStore(Path.Combine(daemons[9].DataDir, "blocks"));
+        var store = new FileBlockStore(Path.Combine(getter.DataDir, "blocks"));
         var stored = 0;
         await foreach (var block in store.ListAsync())
         {
@@ -104,7 +133,7 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
 
         Assert.Equal(evil.BlockCount, stored);
         Assert.Equal(0, store.CorruptBlocksDetected);
-        Assert.False(Directory.Exists(Path.Combine(daemons[9].DataDir, "quarantine")) && Directory.EnumerateFiles(Path.Combine(daemons[9].DataDir, "quarantine")).Any());
+        Assert.False(Directory.Exists(Path.Combine(getter.DataDir, "quarantine")) && Directory.EnumerateFiles(Path.Combine(getter.DataDir, "quarantine")).Any());
     }
 
     [Fact]
@@ -201,18 +230,22 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
     }
 
     /// <summary>An in-process node that provides a DAG but serves every block corrupted, on sessions proving its node ID
-    /// over TCP (the daemon's UDP attempt goes unanswered: this node runs no UDP sessions).</summary>
+    /// over UDP and TCP, one port number for both, as a daemon does.</summary>
     private sealed class CorruptProvider : IAsyncDisposable
     {
-        private readonly UdpMessageTransport _transport;
+        private readonly DatagramDemux _datagrams;
+        private readonly UdpSessionHost _sessions;
+        private readonly UdpLinkAcceptor _udpAcceptor;
         private readonly ConnectionManager _connections;
         private readonly TcpLinkAcceptor _acceptor;
         private readonly BlockExchangeServer _server;
         private readonly CorruptingStore _store;
 
-        private CorruptProvider(UdpMessageTransport transport, KademliaNode dht, ConnectionManager connections, TcpLinkAcceptor acceptor, BlockExchangeServer server, CorruptingStore store, ImportResult imported)
+        private CorruptProvider(DatagramDemux datagrams, UdpSessionHost sessions, UdpLinkAcceptor udpAcceptor, KademliaNode dht, ConnectionManager connections, TcpLinkAcceptor acceptor, BlockExchangeServer server, CorruptingStore store, ImportResult imported)
         {
-            _transport = transport;
+            _datagrams = datagrams;
+            _sessions = sessions;
+            _udpAcceptor = udpAcceptor;
             Dht = dht;
             _connections = connections;
             _acceptor = acceptor;
@@ -235,28 +268,34 @@ public sealed class DaemonSwarmTests(DaemonSwarmFixture fixture) : IClassFixture
             var honest = new MemoryBlockStore();
             var imported = await UnixFsImporter.ImportAsync(new MemoryStream(content), honest, new ImportOptions { ChunkSize = DaemonSwarmFixture.ChunkSize });
             var store = new CorruptingStore(honest);
-            var transport = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1024 * 1024);
+            var datagrams = new DatagramDemux(UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 1024 * 1024));
             var identity = NodeIdentity.Generate();
-            var dht = new KademliaNode(identity, transport, UdpTestSwarm.LoopbackOptions(), TimeProvider.System, NullLoggerFactory.Instance);
+            var dht = new KademliaNode(identity, datagrams.For(DatagramKind.Dht), UdpTestSwarm.LoopbackOptions(), TimeProvider.System, NullLoggerFactory.Instance);
             dht.Start();
+            var sessions = new UdpSessionHost(identity, datagrams.For(DatagramKind.Session));
+            sessions.Start();
             var connections = new ConnectionManager(identity.Id, new ConnectionManagerOptions(), [], TimeProvider.System);
-            var acceptor = new TcpLinkAcceptor(TcpStreamListener.Start(transport.LocalEndPoint), identity, connections, TimeProvider.System);
+            var acceptor = new TcpLinkAcceptor(TcpStreamListener.Start(datagrams.LocalEndPoint), identity, connections, TimeProvider.System);
+            var udpAcceptor = new UdpLinkAcceptor(sessions, connections);
             connections.Start();
             acceptor.Start();
+            udpAcceptor.Start();
             var server = new BlockExchangeServer(store, new ExchangeOptions(), TimeProvider.System, NullLogger<BlockExchangeServer>.Instance);
             server.Start(connections.Listen(BlockExchangeServer.ProtocolName));
             var joined = await dht.BootstrapAsync([IPEndPoint.Parse(bootstrap)]);
             Assert.True(joined.ContactsReached == 1, "the corrupt provider could not reach the bootstrap daemon");
-            return new CorruptProvider(transport, dht, connections, acceptor, server, store, imported);
+            return new CorruptProvider(datagrams, sessions, udpAcceptor, dht, connections, acceptor, server, store, imported);
         }
 
         public async ValueTask DisposeAsync()
         {
             await _acceptor.DisposeAsync();
+            await _udpAcceptor.DisposeAsync();
             await _server.DisposeAsync();
             await _connections.DisposeAsync();
+            await _sessions.DisposeAsync();
             await Dht.DisposeAsync();
-            await _transport.DisposeAsync();
+            await _datagrams.DisposeAsync();
         }
     }
 
