@@ -1,20 +1,16 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite and regenerates Bench/RESULTS.md.
 #   scripts/bench.sh           full run: micro suite (~3 min), UDP RPC vs echo (3 runs of 1+5 s per row, ~3 min),
-#                              1,000-node loopback swarm (join ~1 min + 1,000 lookups)
-#   scripts/bench.sh --quick   smoke run (~2 min): short micro job, 1 run of 1+2 s per row, 200-node swarm, 200 lookups
+#                              1,000-node loopback swarm (join ~1 min + 1,000 lookups), value gets on a 1,000-node
+#                              swarm (time to the first value and requests per get, one at a time; gets per second from
+#                              one node with 64 in flight; OpenDHT's figures: ~0.9 ms, ~29 requests, ~500 gets/s)
+#   scripts/bench.sh --quick   smoke run (~2 min): short micro job, 1 run of 1+2 s per row, 200-node swarms, 200 lookups
 #   scripts/bench.sh sim       simulation experiments (~75 min, of which the 50,000-node run ~45 min): lookups vs N (SIM_SIZES, default 1000,10000,50000),
 #                              loss with and without churn, 48 h durability; rewrites the Simulation section and the SVG
 #   scripts/bench.sh daemon    idle daemon RSS and the swarm demo's transfer time (~2 min); rewrites the Daemon section
 #   scripts/bench.sh sessions  one stream's throughput (raw TCP, TLS 1.3, TCP session, UDP session lossless and at 1 % loss), handshakes/s
 #                              and a UDP session's round trip over UdpSessionHost links (~6 min); rewrites the Sessions section
 #   scripts/bench.sh streams   stream-core throughput, lossless and at 1 % loss, and the reliable path (~1 min); rewrites the Streams section
-# Not part of any run above (its figures are not in RESULTS.md yet), run by hand:
-#   dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll udp gets --out FILE [--nodes 200] [--records 1000] [--value 100]
-#       [--gets 1000] [--concurrent-gets 10000] [--window 64] [--seed 7]
-#                              value gets on a loopback swarm (~1 min at 200 nodes): time to the first value and
-#                              requests per get (one at a time), gets per second from one node with 64 in flight
-#                              (OpenDHT's figures: ~0.9 ms to the first value, ~29 requests, ~500 gets/s)
 # Every load is bounded in time and count and goes to 127.0.0.1 only; the C echo server exits by itself (alarm).
 # Needs gcc (Bench/native/echo.c). Exit code: non-zero when a build or a benchmark fails.
 set -euo pipefail
@@ -191,12 +187,13 @@ gcc -O2 -Wall -Wextra -o "$work/echo" Bench/native/echo.c
 bench=(dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll)
 
 if [[ $quick -eq 1 ]]; then
-  micro_args=(micro --quick); rpc_args=(--reps 1 --warmup 1 --seconds 2); swarm_args=(--nodes 200 --lookups 200)
+  micro_args=(micro --quick); rpc_args=(--reps 1 --warmup 1 --seconds 2); swarm_args=(--nodes 200 --lookups 200); gets_args=(--nodes 200)
 else
-  micro_args=(micro); rpc_args=(--reps 3 --warmup 1 --seconds 5); swarm_args=(--nodes 1000 --lookups 1000)
+  micro_args=(micro); rpc_args=(--reps 3 --warmup 1 --seconds 5); swarm_args=(--nodes 1000 --lookups 1000); gets_args=(--nodes 1000)
 fi
 rpc_cmd=(udp rpc --echo "$work/echo" --out "$work/rpc.md" --windows 64,256 --seed 7 "${rpc_args[@]}")
 swarm_cmd=(udp swarm --out "$work/swarm.md" --seed 7 --join-timeout 600 --lookup-timeout 300 "${swarm_args[@]}")
+gets_cmd=(udp gets --out "$work/gets.md" --seed 7 "${gets_args[@]}")
 
 echo "== micro-benchmarks: ${micro_args[*]}"
 timeout 900 "${bench[@]}" "${micro_args[@]}" --artifacts "$work/bdn"
@@ -204,6 +201,8 @@ echo "== UDP RPC throughput vs echo: ${rpc_cmd[*]}"
 timeout 900 "${bench[@]}" "${rpc_cmd[@]}"
 echo "== loopback swarm: ${swarm_cmd[*]}"
 timeout 1200 "${bench[@]}" "${swarm_cmd[@]}"
+echo "== value gets: ${gets_cmd[*]}"
+timeout 1200 "${bench[@]}" "${gets_cmd[@]}"
 
 # Printable commands (the echo path is a temporary file: shown as its source).
 show() { echo "dotnet Bench/bin/Release/net10.0/Overlay.Bench.dll $*" | sed "s|$work/echo|<gcc -O2 Bench/native/echo.c>|; s| --out [^ ]*||; s| --artifacts [^ ]*||"; }
@@ -239,6 +238,12 @@ out=Bench/RESULTS.md
   echo "Command: \`$(show "${swarm_cmd[@]}")\`"
   echo
   cat "$work/swarm.md"
+  echo
+  echo "## Value gets on $([[ $quick -eq 1 ]] && echo 200 || echo 1,000) nodes on 127.0.0.1"
+  echo
+  echo "Command: \`$(show "${gets_cmd[@]}")\`"
+  echo
+  cat "$work/gets.md"
   echo
   # "## Comparisons..." sections are one-off measurements (each with its commands and date), kept as they are; so are
   # "## Sessions" and "## Streams", which their own modes write.
