@@ -117,6 +117,7 @@ public sealed partial class UdpSessionHost : IAsyncDisposable
         }
 
         _socket.Start(Receive);
+        SessionMetrics.Add(this);
         _timer.Change(_options.TimerInterval, _options.TimerInterval);
     }
 
@@ -227,6 +228,7 @@ public sealed partial class UdpSessionHost : IAsyncDisposable
             }
 
             _disposed = true;
+            SessionMetrics.Remove(this);
             _endpoint.Dispose();
             foreach (var pending in _connects.Values)
             {
