@@ -31,7 +31,7 @@ internal static class ConnectionCommands
                         c.Peer, c.Path, c.Remote, c.Direction, c.RttMs is { } rtt ? Render.Millis(rtt) : "-", Render.Bytes(c.BytesSent), Render.Bytes(c.BytesReceived),
                         Render.Number(c.Streams), TimeSpan.FromSeconds(Math.Floor(c.AgeSeconds)).ToString("c", System.Globalization.CultureInfo.InvariantCulture),
                     }))
-                .WithCaption($"{list.Connections.Count} connections"));
+                .WithCaption(list.Connections.Count == 1 ? "1 connection" : $"{list.Connections.Count} connections"));
         }
 
         return watch ? await WatchAsync(context, client, cancellationToken).ConfigureAwait(false) : ExitCodes.Ok;

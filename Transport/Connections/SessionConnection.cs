@@ -58,7 +58,8 @@ internal sealed class SessionConnection : IConnection
         get
         {
             var s = _mux.Statistics;
-            return new ConnectionStatistics(s.SmoothedRtt, s.BytesSent, s.BytesReceived, s.OpenStreams, s.PacketsLost);
+            // Before the first sample the estimator holds its initial guess (333 ms), which is no measurement.
+            return new ConnectionStatistics(s.LatestRtt > TimeSpan.Zero ? s.SmoothedRtt : TimeSpan.Zero, s.BytesSent, s.BytesReceived, s.OpenStreams, s.PacketsLost);
         }
     }
 
