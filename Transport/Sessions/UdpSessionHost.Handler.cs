@@ -80,7 +80,10 @@ public sealed partial class UdpSessionHost
             SessionHostLog.HandshakeEnded(host._logger, remote, reason);
             if (host._connects.Remove(remote, out var pending))
             {
-                var error = new UdpSessionException(reason, remote, pending.Expected, $"after {host._options.Session.HandshakeAttempts} initiations at most, {host._options.Session.HandshakeRetry} apart");
+                var detail = reason == SessionCloseReason.HandshakeTimeout
+                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{host._options.Session.HandshakeAttempts} initiations sent, {host._options.Session.HandshakeRetry.TotalSeconds:0.###} s apart")
+                    : null;
+                var error = new UdpSessionException(reason, remote, pending.Expected, detail);
                 host._batch.Effects.Add(new HostEffect(HostEffectKind.ConnectFailed, pending, null, error));
             }
         }
