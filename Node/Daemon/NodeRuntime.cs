@@ -32,10 +32,14 @@ internal sealed class NodeRuntime : IAsyncDisposable
     private readonly UdpSessionHost _sessions;
     private readonly UdpLinkAcceptor _udpAcceptor;
 
-    private NodeRuntime(DataDirectoryLock dataLock, TcpLinkAcceptor tcpAcceptor, UdpSessionHost sessions, UdpLinkAcceptor udpAcceptor, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, ConnectionManager connections, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
+    /// <summary>The TCP path's dialer (holds this node's TCP session credentials).</summary>
+    private readonly TcpLinkDialer _tcpDialer;
+
+    private NodeRuntime(DataDirectoryLock dataLock, TcpLinkAcceptor tcpAcceptor, TcpLinkDialer tcpDialer, UdpSessionHost sessions, UdpLinkAcceptor udpAcceptor, NodeSettings settings, NodeIdentity identity, DatagramDemux datagrams, KademliaNode dht, ConnectionManager connections, FileBlockStore store, BlockExchangeServer exchangeServer, BlockFetcher fetcher, TimeProvider timeProvider)
     {
         _lock = dataLock;
         _tcpAcceptor = tcpAcceptor;
+        _tcpDialer = tcpDialer;
         _sessions = sessions;
         _udpAcceptor = udpAcceptor;
         Connections = connections;
@@ -127,7 +131,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
             var acceptor = new TcpLinkAcceptor(new TcpStreamListener(listener, loggerFactory.CreateLogger<TcpStreamListener>()), identity, connections, timeProvider, loggerFactory.CreateLogger<TcpLinkAcceptor>());
             var server = new BlockExchangeServer(store, settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockExchangeServer>());
             var fetcher = new BlockFetcher(store, connections.Connector(BlockExchangeServer.ProtocolName), settings.Exchange, timeProvider, loggerFactory.CreateLogger<BlockFetcher>());
-            return new NodeRuntime(dataLock, acceptor, sessions, udpAcceptor, settings, identity, datagrams, dht, connections, store, server, fetcher, timeProvider);
+            return new NodeRuntime(dataLock, acceptor, tcp, sessions, udpAcceptor, settings, identity, datagrams, dht, connections, store, server, fetcher, timeProvider);
         }
         catch
         {
@@ -176,6 +180,7 @@ internal sealed class NodeRuntime : IAsyncDisposable
         await _udpAcceptor.DisposeAsync().ConfigureAwait(false);
         await ExchangeServer.DisposeAsync().ConfigureAwait(false);
         await Connections.DisposeAsync().ConfigureAwait(false);
+        _tcpDialer.Dispose();
         await _sessions.DisposeAsync().ConfigureAwait(false);
         await Dht.DisposeAsync().ConfigureAwait(false);
         await Datagrams.DisposeAsync().ConfigureAwait(false);

@@ -22,7 +22,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
     public const int MaxPendingPerIp = 4;
 
     private readonly IStreamListener _listener;
-    private readonly NodeIdentity _identity;
+    private readonly Sessions.Noise.SessionCredentials _credentials;
     private readonly ConnectionManager _manager;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -45,7 +45,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentNullException.ThrowIfNull(timeProvider);
         _listener = listener;
-        _identity = identity;
+        _credentials = new Sessions.Noise.SessionCredentials(identity);
         _manager = manager;
         _time = timeProvider;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -80,6 +80,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
         }
 
         await Task.WhenAll(pending).ConfigureAwait(false);
+        _credentials.Dispose();
         _stop.Dispose();
     }
 
@@ -142,7 +143,7 @@ public sealed class TcpLinkAcceptor : IAsyncDisposable
         var started = _time.GetTimestamp();
         try
         {
-            var channel = await SecureStreamChannel.EstablishAsync(accepted.Stream, _identity, initiator: false, null, _time, cancellationToken: _stop.Token).ConfigureAwait(false);
+            var channel = await SecureStreamChannel.EstablishAsync(accepted.Stream, _credentials, initiator: false, null, _time, _stop.Token).ConfigureAwait(false);
             _manager.AddInbound(new EstablishedLink(new ChannelPacketLink(channel), ConnectionPath.Tcp, channel.RemoteId, accepted.Remote, IsInitiator: false, StreamMuxOptions.ForReliablePath(), _time.GetElapsedTime(started)));
         }
         catch (Exception ex) when (ex is SecureHandshakeException or IOException or OperationCanceledException or ObjectDisposedException)

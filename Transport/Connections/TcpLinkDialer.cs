@@ -4,10 +4,12 @@ using Overlay.Transport.Sessions.Streams;
 namespace Overlay.Transport.Connections;
 
 /// <summary>The TCP path of a dial: a TCP connection to the peer's port, the session handshake on it
-/// (<see cref="SecureStreamChannel"/>), and the reliable-path stream options. Thread-safe.</summary>
-public sealed class TcpLinkDialer : ILinkDialer
+/// (<see cref="SecureStreamChannel"/>, proving this node with credentials made once per dialer), and the reliable-path
+/// stream options. Thread-safe. Dispose to erase the dialer's static key.</summary>
+public sealed class TcpLinkDialer : ILinkDialer, IDisposable
 {
-    private readonly NodeIdentity _identity;
+    private readonly Sessions.Noise.SessionCredentials _credentials;
+    private bool _disposed;
     private readonly TimeProvider _time;
     private readonly IStreamConnector _tcp;
 
@@ -19,7 +21,7 @@ public sealed class TcpLinkDialer : ILinkDialer
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        _identity = identity;
+        _credentials = new Sessions.Noise.SessionCredentials(identity);
         _time = timeProvider;
         _tcp = tcp ?? new TcpStreamConnector();
     }
@@ -30,9 +32,17 @@ public sealed class TcpLinkDialer : ILinkDialer
     /// <inheritdoc/>
     public async ValueTask<EstablishedLink> DialAsync(PeerAddress peer, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         var started = _time.GetTimestamp();
         var stream = await _tcp.ConnectAsync(peer.EndPoint, cancellationToken).ConfigureAwait(false);
-        var channel = await SecureStreamChannel.EstablishAsync(stream, _identity, initiator: true, peer.Id, _time, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var channel = await SecureStreamChannel.EstablishAsync(stream, _credentials, initiator: true, peer.Id, _time, cancellationToken).ConfigureAwait(false);
         return new EstablishedLink(new ChannelPacketLink(channel), ConnectionPath.Tcp, channel.RemoteId, peer.EndPoint, IsInitiator: true, StreamMuxOptions.ForReliablePath(), _time.GetElapsedTime(started));
+    }
+
+    /// <summary>Erases the static key; dials after this fail with <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, true);
+        _credentials.Dispose();
     }
 }

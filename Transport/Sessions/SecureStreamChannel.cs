@@ -64,13 +64,34 @@ public sealed class SecureStreamChannel : IAsyncDisposable
     /// <see cref="HandshakeFailure.UnsupportedSuite"/> on a responder that shares no suite with the offer) or timed out.</exception>
     /// <exception cref="IOException">The stream failed or ended (an initiator whose offer was refused sees the end).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static async Task<SecureStreamChannel> EstablishAsync(Stream stream, NodeIdentity identity, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, SessionCipherSuites? cipherSuites = null, CancellationToken cancellationToken = default)
+    public static Task<SecureStreamChannel> EstablishAsync(Stream stream, NodeIdentity identity, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, SessionCipherSuites? cipherSuites = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(identity);
+        return RunAsync(stream, new SecureHandshake(identity, initiator, expectedPeer, cipherSuites), initiator, timeProvider, cancellationToken);
+    }
+
+    /// <summary>As <see cref="EstablishAsync(Stream, NodeIdentity, bool, NodeId?, TimeProvider, SessionCipherSuites?, CancellationToken)"/>,
+    /// proving this node with long-lived <paramref name="credentials"/> (a static key and a signed payload made once, as
+    /// the UDP endpoint does) instead of making both for this one handshake: a key generation and a signature less.</summary>
+    /// <param name="stream">A connected stream; disposed if the handshake fails.</param>
+    /// <param name="credentials">This node's credentials; not owned.</param>
+    /// <param name="initiator">True on the connecting side.</param>
+    /// <param name="expectedPeer">The node ID the initiator means to reach, or null.</param>
+    /// <param name="timeProvider">The clock of <see cref="HandshakeTimeout"/>.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <returns>The channel.</returns>
+    internal static Task<SecureStreamChannel> EstablishAsync(Stream stream, SessionCredentials credentials, bool initiator, NodeId? expectedPeer, TimeProvider timeProvider, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(credentials);
+        return RunAsync(stream, new SecureHandshake(credentials, initiator, expectedPeer), initiator, timeProvider, cancellationToken);
+    }
+
+    private static async Task<SecureStreamChannel> RunAsync(Stream stream, SecureHandshake handshake, bool initiator, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
         using var timeout = new CancellationTokenSource(HandshakeTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        var handshake = new SecureHandshake(identity, initiator, expectedPeer, cipherSuites);
         try
         {
             var buffer = new byte[2 + ushort.MaxValue];
