@@ -29,7 +29,7 @@ public sealed class ConnectionManagerTests : IDisposable
         Assert.True(connection.IsInitiator);
 
         var data = RandomBytes(3, 1 << 20);
-        var echoed = await EchoAsync(connection, data);
+        var echoed = await ConnectionTestNode.EchoAsync(connection, data, _timeout.Token);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(echoed));
 
         var again = await a.Manager.ConnectAsync(new PeerAddress(b.Acceptor.LocalEndPoint), _timeout.Token);
@@ -69,7 +69,7 @@ public sealed class ConnectionManagerTests : IDisposable
         var reset = await Assert.ThrowsAsync<StreamMuxException>(async () => await unknown.ReadAtLeastAsync(new byte[16], 1, throwOnEndOfStream: false, _timeout.Token));
         Assert.Equal(ConnectionManager.StreamRefusedCode, reset.ErrorCode);
 
-        var echoed = await EchoAsync(connection, "still here"u8.ToArray());
+        var echoed = await ConnectionTestNode.EchoAsync(connection, "still here"u8.ToArray(), _timeout.Token);
         Assert.Equal("still here"u8.ToArray(), echoed);
     }
 
@@ -183,20 +183,6 @@ public sealed class ConnectionManagerTests : IDisposable
         var ended = await connection.Completion.WaitAsync(_timeout.Token);
         Assert.Equal(ConnectionEventKind.Closed, ended.Kind);
         Assert.Equal("idle for 0.4 s", ended.Reason);
-    }
-
-    private async Task<byte[]> EchoAsync(IConnection connection, byte[] data)
-    {
-        await using var stream = await connection.OpenStreamAsync(ConnectionTestNode.Echo, _timeout.Token);
-        var write = Task.Run(async () =>
-        {
-            await stream.WriteAsync(data, _timeout.Token);
-            await ((MuxStream)stream).CompleteWritesAsync(_timeout.Token);
-        });
-        var received = new MemoryStream();
-        await stream.CopyToAsync(received, _timeout.Token);
-        await write;
-        return received.ToArray();
     }
 
     /// <summary>Subscribes now (before the caller acts) and collects the next <paramref name="count"/> events.</summary>

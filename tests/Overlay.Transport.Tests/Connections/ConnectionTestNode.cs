@@ -93,6 +93,22 @@ internal sealed class ConnectionTestNode : IAsyncDisposable
         return NodeIdentity.FromSeed(bytes);
     }
 
+    /// <summary>Sends <paramref name="data"/> on a new <see cref="Echo"/> stream of <paramref name="connection"/>, ends
+    /// its writes, and returns what came back.</summary>
+    public static async Task<byte[]> EchoAsync(IConnection connection, byte[] data, CancellationToken cancellationToken)
+    {
+        await using var stream = await connection.OpenStreamAsync(Echo, cancellationToken);
+        var write = Task.Run(async () =>
+        {
+            await stream.WriteAsync(data, cancellationToken);
+            await ((Overlay.Transport.Sessions.Streams.MuxStream)stream).CompleteWritesAsync(cancellationToken);
+        });
+        var received = new MemoryStream();
+        await stream.CopyToAsync(received, cancellationToken);
+        await write;
+        return received.ToArray();
+    }
+
     /// <summary>Answers every stream of <see cref="Echo"/> with its own bytes until the listener closes.</summary>
     public async Task ServeEchoAsync(CancellationToken cancellationToken)
     {

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Overlay.Transport.Connections;
 using Overlay.Transport.Sessions;
-using Overlay.Transport.Sessions.Streams;
 
 namespace Overlay.Transport.Tests.Connections;
 
@@ -30,7 +29,7 @@ public sealed class UdpPathTests : IDisposable
         Assert.Equal(b.Address.EndPoint, connection.RemoteEndPoint);
         Assert.True(connection.HandshakeTime > TimeSpan.Zero, $"handshake time {connection.HandshakeTime}");
         var data = RandomNumberGenerator.GetBytes(4 << 20);
-        var echoed = await EchoAsync(connection, data);
+        var echoed = await ConnectionTestNode.EchoAsync(connection, data, _timeout.Token);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(echoed));
         Assert.True(await firstInbound);
         Assert.Equal(ConnectionEventKind.Connected, inbound.Current.Kind);
@@ -52,7 +51,7 @@ public sealed class UdpPathTests : IDisposable
         Assert.Equal(ConnectionPath.Tcp, connection.Path);
         Assert.Equal(b.Identity.Id, connection.RemoteId);
         var data = RandomNumberGenerator.GetBytes(64 << 10);
-        Assert.Equal(data, await EchoAsync(connection, data));
+        Assert.Equal(data, await ConnectionTestNode.EchoAsync(connection, data, _timeout.Token));
     }
 
     [Fact]
@@ -82,20 +81,6 @@ public sealed class UdpPathTests : IDisposable
         var ended = await peerSide.Completion.WaitAsync(_timeout.Token);
         Assert.Equal(ConnectionEventKind.Closed, ended.Kind);
         await WaitForAsync(() => a.Host!.SessionCount == 0 && b.Host!.SessionCount == 0 ? "ok" : null);
-    }
-
-    private async Task<byte[]> EchoAsync(IConnection connection, byte[] data)
-    {
-        await using var stream = await connection.OpenStreamAsync(ConnectionTestNode.Echo, _timeout.Token);
-        var write = Task.Run(async () =>
-        {
-            await stream.WriteAsync(data, _timeout.Token);
-            await ((MuxStream)stream).CompleteWritesAsync(_timeout.Token);
-        });
-        var received = new MemoryStream();
-        await stream.CopyToAsync(received, _timeout.Token);
-        await write;
-        return received.ToArray();
     }
 
     private async Task<T> WaitForAsync<T>(Func<T?> probe)
