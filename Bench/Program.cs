@@ -15,7 +15,7 @@ namespace Overlay.Bench;
 /// <item><c>udp swarm --out FILE [--nodes 1000] [--lookups 1000] [--seed 7] [--join-timeout 600] [--lookup-timeout 300]</c>: the loopback swarm.</item>
 /// <item><c>udp gets --out FILE [--nodes 200] [--records 1000] [--value 100] [--gets 1000] [--concurrent-gets 10000] [--window 64] [--seed 7] [--join-timeout 600] [--run-timeout 300]</c>: value gets on the loopback swarm (time to the first value, requests per get, gets/s from one node).</item>
 /// <item><c>session figures --out FILE [--reps 5]</c>: handshakes/s next to X25519/s, and a session's round trip next to raw UDP.</item>
-/// <item><c>stream throughput --out FILE [--mib 1024] [--reps 3]</c>: one stream's throughput on loopback: raw TCP and TLS 1.3 baselines.</item>
+/// <item><c>stream throughput --out FILE [--mib 1024] [--reps 3] [--paths WORD,...]</c>: one stream's throughput on loopback: raw TCP and TLS 1.3 baselines; <c>--paths</c> keeps the rows whose name holds one of the words.</item>
 /// <item><c>streams --out FILE [--mib 256] [--reps 3] [--seed 7]</c>: stream-core throughput, lossless and at 1 % loss.</item>
 /// <item><c>sim lookups --out FILE --svg FILE [--nodes 1000,10000,50000] [--lookups 1000] [--seed 7]</c>: simulated lookups against N.</item>
 /// <item><c>sim loss --out FILE [--nodes 2000] [--loss 0.01,0.05,0.10] [--lookups 500] [--seed 7]</c>: simulated lookups under loss, without and with churn.</item>
@@ -25,7 +25,7 @@ namespace Overlay.Bench;
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | udp gets --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] | streams --out FILE [options] | sim lookups|loss|churn --out FILE [options]";
+    private const string Usage = "usage: Overlay.Bench micro [--quick] [--artifacts DIR] [bdn args] | udp rpc --echo PATH --out FILE [options] | udp swarm --out FILE [options] | udp gets --out FILE [options] | session figures --out FILE [--reps R] | stream throughput --out FILE [--mib M] [--reps R] [--paths WORD,...] | streams --out FILE [options] | sim lookups|loss|churn --out FILE [options]";
 
     private static async Task<int> Main(string[] args)
     {
@@ -142,7 +142,11 @@ internal static class Program
 
     private static async Task<int> RunStreamThroughputAsync(Options options)
     {
-        var markdown = await Stream.StreamThroughput.RunAsync([Stream.StreamThroughput.RawTcp, Stream.StreamThroughput.Tls13, Stream.StreamThroughput.TcpSession, Stream.StreamThroughput.TcpSessionChaChaPoly, Stream.StreamThroughput.UdpSession, Stream.StreamThroughput.UdpSessionLossy], options.Int("mib", 1024), options.Int("reps", 3), Console.Out).ConfigureAwait(false);
+        Stream.StreamPath[] all = [Stream.StreamThroughput.RawTcp, Stream.StreamThroughput.Tls13, Stream.StreamThroughput.TcpSession, Stream.StreamThroughput.TcpSessionChaChaPoly, Stream.StreamThroughput.UdpSession, Stream.StreamThroughput.UdpSessionLossy];
+        // --paths "UDP,TLS" keeps the rows whose name contains one of the words (case-insensitive); the TLS row is the ratio's reference.
+        var words = options.Get("paths", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var paths = words.Length == 0 ? all : all.Where(p => words.Any(w => p.Name.Contains(w, StringComparison.OrdinalIgnoreCase))).ToArray();
+        var markdown = await Stream.StreamThroughput.RunAsync(paths, options.Int("mib", 1024), options.Int("reps", 3), Console.Out).ConfigureAwait(false);
         await File.WriteAllTextAsync(options.Required("out"), markdown).ConfigureAwait(false);
         Console.Out.Write(markdown);
         return 0;

@@ -38,4 +38,48 @@ public interface IMessageTransport : IAsyncDisposable
     /// <param name="remote">The destination.</param>
     /// <param name="datagram">At most <see cref="IMessageTransport.MaxDatagramBytes"/> bytes; the transport copies what it keeps.</param>
     void Send(IPEndPoint remote, ReadOnlySpan<byte> datagram);
+
+    /// <summary>
+    /// Sends several datagrams to one destination, in order, best effort as <see cref="Send"/>. They lie back to back
+    /// in <paramref name="datagrams"/>, datagram <c>i</c> being <c>lengths[i]</c> bytes. A socket may hand runs of
+    /// equal-length datagrams to the kernel in one call (Linux UDP generic segmentation offload, UDP_SEGMENT, man 7
+    /// udp); the receiver sees the same datagrams either way. The default sends them one by one.
+    /// </summary>
+    /// <param name="remote">The destination.</param>
+    /// <param name="datagrams">The datagrams, concatenated.</param>
+    /// <param name="lengths">Each datagram's length, bytes, each at most <see cref="MaxDatagramBytes"/>; they sum to <paramref name="datagrams"/>' length.</param>
+    /// <exception cref="ArgumentException">The lengths do not sum to the buffer's length.</exception>
+    void SendMany(IPEndPoint remote, ReadOnlySpan<byte> datagrams, ReadOnlySpan<int> lengths)
+    {
+        CheckLengths(datagrams.Length, lengths);
+        var offset = 0;
+        foreach (var length in lengths)
+        {
+            Send(remote, datagrams.Slice(offset, length));
+            offset += length;
+        }
+    }
+
+    /// <summary>Checks the arguments of <see cref="SendMany"/>: lengths in 0..<see cref="MaxDatagramBytes"/> summing to <paramref name="total"/>.</summary>
+    /// <param name="total">The buffer's length, bytes.</param>
+    /// <param name="lengths">The datagrams' lengths.</param>
+    /// <exception cref="ArgumentException">They do not.</exception>
+    internal static void CheckLengths(int total, ReadOnlySpan<int> lengths)
+    {
+        long sum = 0;
+        foreach (var length in lengths)
+        {
+            if (length is < 0 or > MaxDatagramBytes)
+            {
+                throw new ArgumentException($"A datagram of {length} bytes; at most {MaxDatagramBytes}.", nameof(lengths));
+            }
+
+            sum += length;
+        }
+
+        if (sum != total)
+        {
+            throw new ArgumentException($"The lengths sum to {sum} bytes, the buffer holds {total}.", nameof(lengths));
+        }
+    }
 }

@@ -11,7 +11,8 @@ namespace Overlay.Transport;
 /// thread takes every queued datagram with one <c>recvmmsg(2)</c> (blocking for the first only, MSG_WAITFORONE) and
 /// sends the answers its handler produced for them with one <c>sendmmsg(2)</c> after the batch; elsewhere, or when
 /// libc lacks those calls, it uses blocking <c>ReceiveFrom</c> and <c>SendTo</c>, one datagram per call. Sends from
-/// other threads are immediate <c>SendTo</c> calls. Datagrams larger than <see cref="IMessageTransport.MaxDatagramBytes"/>
+/// other threads are immediate <c>SendTo</c> calls; <see cref="SendMany"/> hands runs of equal-length datagrams to the
+/// kernel in one <c>sendmsg(2)</c> with UDP_SEGMENT where Linux offers it. Datagrams larger than <see cref="IMessageTransport.MaxDatagramBytes"/>
 /// are dropped and counted; socket errors on send are counted, never thrown. Thread-safe. (ARCHITECTURE.md, "UDP
 /// transport".)
 /// </summary>
@@ -38,6 +39,7 @@ public sealed class UdpMessageTransport : IMessageTransport
     private long _sendErrors;
     private long _receiveCalls;
     private long _sendCalls;
+    private volatile bool _segmentation = LinuxSockets.IsSupported;
 
     /// <summary>Answers queued by the handler during a received batch; touched by the receive thread only.</summary>
     private DatagramBatch? _outgoing;
@@ -89,6 +91,16 @@ public sealed class UdpMessageTransport : IMessageTransport
     /// portable one-datagram-per-call loop, so that tests on Linux cover it too. Set before <see cref="Start"/>.
     /// </summary>
     internal bool UseBatchedCalls { get; set; } = LinuxSockets.IsSupported;
+
+    /// <summary>
+    /// Gets or sets whether <see cref="SendMany"/> tries UDP generic segmentation offload (default: on 64-bit Linux).
+    /// Cleared for good by the first call the kernel refuses as unsupported; false in tests covers the one-by-one path.
+    /// </summary>
+    internal bool UseSegmentation
+    {
+        get => _segmentation;
+        set => _segmentation = value;
+    }
 
     /// <summary>Binds a UDP socket to <paramref name="endPoint"/> (port 0 picks a free port).</summary>
     /// <param name="endPoint">Local address and port.</param>
@@ -165,6 +177,105 @@ public sealed class UdpMessageTransport : IMessageTransport
         catch (ObjectDisposedException)
         {
             // Disposed concurrently: sends after shutdown are dropped by design.
+        }
+    }
+
+    /// <summary>
+    /// Sends several datagrams to one destination, in order (see <see cref="IMessageTransport.SendMany"/>). Runs of up
+    /// to <see cref="SegmentedSend.MaxSegments"/> datagrams of one length (the run's last may be shorter) go with one
+    /// <c>sendmsg</c> carrying UDP_SEGMENT, each such call counted in <see cref="SendCalls"/>; a lone datagram, or
+    /// every datagram once the kernel refused segmentation (logged once), goes through <see cref="Send"/>. Errors are
+    /// counted in <see cref="SendErrors"/>, never thrown.
+    /// </summary>
+    /// <param name="remote">The destination.</param>
+    /// <param name="datagrams">The datagrams, concatenated.</param>
+    /// <param name="lengths">Each datagram's length, bytes, at most <see cref="IMessageTransport.MaxDatagramBytes"/>.</param>
+    /// <exception cref="ArgumentException">The lengths do not sum to the buffer's length, or one is out of range.</exception>
+    public void SendMany(IPEndPoint remote, ReadOnlySpan<byte> datagrams, ReadOnlySpan<int> lengths)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        IMessageTransport.CheckLengths(datagrams.Length, lengths);
+        var offset = 0;
+        for (var i = 0; i < lengths.Length && !_disposed;)
+        {
+            var segment = lengths[i];
+            var end = i + 1;
+            var bytes = segment;
+            while (end < lengths.Length && end - i < SegmentedSend.MaxSegments && bytes + lengths[end] <= SegmentedSend.MaxBytes && lengths[end] == segment)
+            {
+                bytes += lengths[end++];
+            }
+
+            if (end < lengths.Length && end - i < SegmentedSend.MaxSegments && lengths[end] is > 0 and var last && last < segment)
+            {
+                bytes += last;
+                end++;
+            }
+
+            if (end - i == 1 || segment == 0 || !_segmentation || !TrySendSegmented(remote, datagrams.Slice(offset, bytes), segment))
+            {
+                for (var k = i; k < end; k++)
+                {
+                    Send(remote, datagrams.Slice(offset, lengths[k]));
+                    offset += lengths[k];
+                }
+            }
+            else
+            {
+                offset += bytes;
+            }
+
+            i = end;
+        }
+    }
+
+    /// <summary>One segmented <c>sendmsg</c>; false (nothing sent) when the kernel refused segmentation, which then stays off.</summary>
+    private bool TrySendSegmented(IPEndPoint remote, ReadOnlySpan<byte> run, int segment)
+    {
+        if (_outgoing is { Count: > 0 } outgoing && Thread.CurrentThread == _thread)
+        {
+            Flush(outgoing); // answers queued earlier on the receive thread go first, in order
+        }
+
+        var handle = _socket.SafeHandle;
+        var referenced = false;
+        try
+        {
+            handle.DangerousAddRef(ref referenced);
+            Interlocked.Increment(ref _sendCalls);
+            var error = SegmentedSend.Send(handle.DangerousGetHandle(), remote, _socket.AddressFamily, run, segment);
+            if (error == SocketError.Success)
+            {
+                return true;
+            }
+
+            if (SegmentedSend.MeansUnsupported(error))
+            {
+                _segmentation = false;
+                TransportLog.SegmentationUnavailable(_logger, error.ToString());
+                return false;
+            }
+
+            Interlocked.Increment(ref _sendErrors);
+            TransportLog.SendFailed(_logger, remote, error);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true; // disposed concurrently: sends after shutdown are dropped by design
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _segmentation = false;
+            TransportLog.SegmentationUnavailable(_logger, ex.Message);
+            return false;
+        }
+        finally
+        {
+            if (referenced)
+            {
+                handle.DangerousRelease();
+            }
         }
     }
 

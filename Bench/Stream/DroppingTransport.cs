@@ -42,5 +42,34 @@ internal sealed class DroppingTransport(IMessageTransport inner, double lossRate
         inner.Send(remote, datagram);
     }
 
+    /// <summary>Drops each datagram as <see cref="Send"/> does and passes the survivors on together, so the socket still
+    /// segments them (the loss is the same per datagram; only the system calls are fewer).</summary>
+    public void SendMany(IPEndPoint remote, ReadOnlySpan<byte> datagrams, ReadOnlySpan<int> lengths)
+    {
+        var kept = new byte[datagrams.Length];
+        var keptLengths = new int[lengths.Length];
+        int bytes = 0, count = 0, offset = 0;
+        lock (_random)
+        {
+            foreach (var length in lengths)
+            {
+                if (_random.NextDouble() < lossRate)
+                {
+                    Interlocked.Increment(ref _dropped);
+                }
+                else
+                {
+                    datagrams.Slice(offset, length).CopyTo(kept.AsSpan(bytes));
+                    bytes += length;
+                    keptLengths[count++] = length;
+                }
+
+                offset += length;
+            }
+        }
+
+        inner.SendMany(remote, kept.AsSpan(0, bytes), keptLengths.AsSpan(0, count));
+    }
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

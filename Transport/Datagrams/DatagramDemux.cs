@@ -130,6 +130,8 @@ public sealed class DatagramDemux : IAsyncDisposable
 
         public void Send(IPEndPoint remote, ReadOnlySpan<byte> datagram) => owner._socket.Send(remote, datagram);
 
+        public void SendMany(IPEndPoint remote, ReadOnlySpan<byte> datagrams, ReadOnlySpan<int> lengths) => owner._socket.SendMany(remote, datagrams, lengths);
+
         public ValueTask DisposeAsync()
         {
             Interlocked.Exchange(ref _state, 2);

@@ -154,30 +154,9 @@ internal sealed class DatagramBatch
             return false;
         }
 
-        var address = _addresses.AsSpan(Count * AddressBytes, AddressBytes);
-        int addressLength;
-        if (socketFamily == AddressFamily.InterNetwork)
+        if (!TryWriteAddress(_addresses.AsSpan(Count * AddressBytes, AddressBytes), remote, socketFamily, out var addressLength))
         {
-            if (remote.AddressFamily != AddressFamily.InterNetwork)
-            {
-                return false;
-            }
-
-            address[..16].Clear();
-            BinaryPrimitives.WriteUInt16LittleEndian(address, FamilyInet);
-            BinaryPrimitives.WriteUInt16BigEndian(address[2..], (ushort)remote.Port);
-            remote.Address.TryWriteBytes(address.Slice(4, 4), out _);
-            addressLength = 16;
-        }
-        else
-        {
-            var ip = remote.Address.AddressFamily == AddressFamily.InterNetwork ? remote.Address.MapToIPv6() : remote.Address;
-            address[..28].Clear();
-            BinaryPrimitives.WriteUInt16LittleEndian(address, FamilyInet6);
-            BinaryPrimitives.WriteUInt16BigEndian(address[2..], (ushort)remote.Port);
-            ip.TryWriteBytes(address.Slice(8, 16), out _);
-            BinaryPrimitives.WriteUInt32LittleEndian(address[24..], (uint)ip.ScopeId);
-            addressLength = 28;
+            return false;
         }
 
         datagram.CopyTo(_payloads.AsSpan(Count * SlotBytes, SlotBytes));
@@ -189,9 +168,45 @@ internal sealed class DatagramBatch
         return true;
     }
 
+    /// <summary>
+    /// Writes <paramref name="remote"/> as the <c>sockaddr_in</c> (16 bytes) or <c>sockaddr_in6</c> (28 bytes) a socket
+    /// of <paramref name="socketFamily"/> sends to; an IPv4 destination on an IPv6 socket is written v4-mapped.
+    /// </summary>
+    /// <param name="address">At least 28 bytes.</param>
+    /// <param name="remote">The destination.</param>
+    /// <param name="socketFamily">The socket's address family.</param>
+    /// <param name="length">The address's length, bytes.</param>
+    /// <returns>False when the destination cannot be reached from such a socket (IPv6 on an IPv4 socket).</returns>
+    internal static bool TryWriteAddress(Span<byte> address, IPEndPoint remote, AddressFamily socketFamily, out int length)
+    {
+        if (socketFamily == AddressFamily.InterNetwork)
+        {
+            length = 16;
+            if (remote.AddressFamily != AddressFamily.InterNetwork)
+            {
+                return false;
+            }
+
+            address[..16].Clear();
+            BinaryPrimitives.WriteUInt16LittleEndian(address, FamilyInet);
+            BinaryPrimitives.WriteUInt16BigEndian(address[2..], (ushort)remote.Port);
+            remote.Address.TryWriteBytes(address.Slice(4, 4), out _);
+            return true;
+        }
+
+        var ip = remote.Address.AddressFamily == AddressFamily.InterNetwork ? remote.Address.MapToIPv6() : remote.Address;
+        address[..28].Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(address, FamilyInet6);
+        BinaryPrimitives.WriteUInt16BigEndian(address[2..], (ushort)remote.Port);
+        ip.TryWriteBytes(address.Slice(8, 16), out _);
+        BinaryPrimitives.WriteUInt32LittleEndian(address[24..], (uint)ip.ScopeId);
+        length = 28;
+        return true;
+    }
+
     /// <summary><c>struct iovec</c> (LP64): base address, length in bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
-    private struct IoVector
+    internal struct IoVector
     {
         public nint Base;
         public nuint Length;
@@ -199,7 +214,7 @@ internal sealed class DatagramBatch
 
     /// <summary><c>struct msghdr</c> (LP64, 56 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
-    private struct MessageHeader
+    internal struct MessageHeader
     {
         public nint Name;
         public uint NameLength;
@@ -256,6 +271,8 @@ internal static class LinuxSockets
         13 => SocketError.AccessDenied,
         22 => SocketError.InvalidArgument,
         90 => SocketError.MessageSize,
+        92 => SocketError.ProtocolOption,
+        95 => SocketError.OperationNotSupported,
         97 => SocketError.AddressFamilyNotSupported,
         101 => SocketError.NetworkUnreachable,
         104 => SocketError.ConnectionReset,

@@ -19,6 +19,9 @@ internal static partial class TransportLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "recvmmsg/sendmmsg unavailable ({Reason}); receiving one datagram per call")]
     public static partial void BatchingUnavailable(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "UDP segmentation offload unavailable ({Reason}); sending one datagram per call")]
+    public static partial void SegmentationUnavailable(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Accepting a connection on {Endpoint} failed: {Error}; still listening")]
     public static partial void AcceptFailed(ILogger logger, IPEndPoint endpoint, SocketError error);
 }

@@ -29,6 +29,7 @@ public sealed class UdpPacketLink : IPacketLink
     private readonly Queue<(byte[] Buffer, int Length, long PacketNumber)> _arrived = new();
     private readonly int _capacity;
     private TaskCompletionSource<bool>? _waiter;
+    private Action? _notify;
     private SessionCloseReason? _endReason;
     private long _overflows;
     private long _refused;
@@ -53,6 +54,9 @@ public sealed class UdpPacketLink : IPacketLink
 
     /// <inheritdoc/>
     public bool RequiresAsynchronousContinuations { get; }
+
+    /// <summary>Gets true: sends encrypt and go to the socket at once, never waiting.</summary>
+    public bool SendsWithoutWaiting => true;
 
     /// <summary>Gets how many received payloads were dropped because the queue was full.</summary>
     public long QueueOverflows => Interlocked.Read(ref _overflows);
@@ -85,6 +89,24 @@ public sealed class UdpPacketLink : IPacketLink
     {
         ArgumentOutOfRangeException.ThrowIfNegative(packetNumber);
         Host.Send(this, payload.Span, packetNumber);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Encrypts and sends several payloads under one lock of the host, then gives the socket the datagrams
+    /// together (<see cref="IMessageTransport.SendMany"/>: one segmented send on Linux); never waits.</summary>
+    /// <param name="payloads">Each at most <see cref="MaxPayloadBytes"/> bytes, numbers increasing.</param>
+    /// <param name="cancellationToken">Unused: nothing waits.</param>
+    /// <returns>A completed task.</returns>
+    /// <exception cref="UdpSessionException">The session has ended (an <see cref="IOException"/>).</exception>
+    /// <exception cref="ArgumentException">A payload is longer than <see cref="MaxPayloadBytes"/>.</exception>
+    public ValueTask SendManyAsync(ReadOnlyMemory<LinkPayload> payloads, CancellationToken cancellationToken = default)
+    {
+        foreach (var item in payloads.Span)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(item.PacketNumber);
+        }
+
+        Host.SendMany(this, payloads.Span);
         return ValueTask.CompletedTask;
     }
 
@@ -121,6 +143,55 @@ public sealed class UdpPacketLink : IPacketLink
         }
     }
 
+    /// <summary>Gets true: the connection's loop may drain this link itself (<see cref="TryReceive"/>).</summary>
+    public bool CanNotify => true;
+
+    /// <summary>Calls <paramref name="onArrival"/> (on the socket's receive thread, after the host's lock is released)
+    /// when a payload arrives to an empty queue and when the session ends. Call once.</summary>
+    /// <param name="onArrival">Must not block.</param>
+    /// <exception cref="InvalidOperationException">Already called.</exception>
+    public void StartNotifying(Action onArrival)
+    {
+        ArgumentNullException.ThrowIfNull(onArrival);
+        lock (_gate)
+        {
+            if (_notify is not null)
+            {
+                throw new InvalidOperationException("The link already notifies someone.");
+            }
+
+            _notify = onArrival;
+        }
+    }
+
+    /// <summary>Takes the next queued payload without waiting.</summary>
+    /// <param name="buffer">At least <see cref="MaxPayloadBytes"/> bytes.</param>
+    /// <param name="packet">The payload's length and number; <see cref="LinkPacket.End"/> once the session was closed by this side.</param>
+    /// <returns>False when nothing is queued and the session is open.</returns>
+    /// <exception cref="UdpSessionException">The session ended otherwise (lost, host shut down, numbers exhausted).</exception>
+    public bool TryReceive(Memory<byte> buffer, out LinkPacket packet)
+    {
+        lock (_gate)
+        {
+            if (_arrived.TryDequeue(out var item))
+            {
+                item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+                packet = new LinkPacket(item.Length, item.PacketNumber);
+                return true;
+            }
+
+            if (_endReason is { } reason)
+            {
+                packet = reason == SessionCloseReason.Closed ? LinkPacket.End : throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId);
+                return true;
+            }
+
+            packet = default;
+            return false;
+        }
+    }
+
     /// <summary>Closes the session on this side (the peer finds it lost after its dead interval, or its stream
     /// connection closes first) and frees what waits in the queue.</summary>
     /// <returns>A completed task.</returns>
@@ -141,8 +212,9 @@ public sealed class UdpPacketLink : IPacketLink
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Queues a received payload (under the host's lock); returns the reader's waiter to wake once the lock is released.</summary>
-    internal TaskCompletionSource<bool>? Arrive(long packetNumber, ReadOnlySpan<byte> payload)
+    /// <summary>Queues a received payload (under the host's lock); returns the reader's waiter (a task source, or the
+    /// callback of <see cref="StartNotifying"/> when the queue was empty) to wake once the lock is released.</summary>
+    internal object? Arrive(long packetNumber, ReadOnlySpan<byte> payload)
     {
         lock (_gate)
         {
@@ -160,17 +232,17 @@ public sealed class UdpPacketLink : IPacketLink
             var buffer = ArrayPool<byte>.Shared.Rent(payload.Length);
             payload.CopyTo(buffer);
             _arrived.Enqueue((buffer, payload.Length, packetNumber));
-            return TakeWaiter();
+            return _notify is { } notify ? (_arrived.Count == 1 ? notify : null) : TakeWaiter();
         }
     }
 
-    /// <summary>Marks the session ended (under the host's lock); returns the reader's waiter to wake once the lock is released.</summary>
-    internal TaskCompletionSource<bool>? End(SessionCloseReason reason)
+    /// <summary>Marks the session ended (under the host's lock); returns the reader's waiter or callback to wake once the lock is released.</summary>
+    internal object? End(SessionCloseReason reason)
     {
         lock (_gate)
         {
             _endReason ??= reason;
-            return TakeWaiter();
+            return (object?)_notify ?? TakeWaiter();
         }
     }
 

@@ -267,6 +267,33 @@ public sealed partial class UdpSessionHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends several payloads of <paramref name="link"/> under one lock; their datagrams leave together.</summary>
+    /// <exception cref="UdpSessionException">The session has ended.</exception>
+    internal void SendMany(UdpPacketLink link, ReadOnlySpan<LinkPayload> payloads)
+    {
+        var refused = 0;
+        HostBatch? batch;
+        lock (_gate)
+        {
+            var now = Now();
+            foreach (var item in payloads)
+            {
+                if (_disposed || !_endpoint.Send(link.Session, item.Payload.Span, (ulong)item.PacketNumber, now))
+                {
+                    refused++;
+                }
+            }
+
+            batch = TakeBatchLocked();
+        }
+
+        Flush(batch);
+        for (var i = 0; i < refused; i++)
+        {
+            link.OnSendRefused();
+        }
+    }
+
     /// <summary>Closes <paramref name="link"/>'s session on this side (its reader then sees the end).</summary>
     internal void CloseSession(UdpPacketLink link)
     {
@@ -369,6 +396,9 @@ public sealed partial class UdpSessionHost : IAsyncDisposable
     {
         switch (effect.Kind)
         {
+            case HostEffectKind.Wake when effect.Target is Action notify:
+                notify();
+                break;
             case HostEffectKind.Wake:
                 ((TaskCompletionSource<bool>)effect.Target!).TrySetResult(true);
                 break;

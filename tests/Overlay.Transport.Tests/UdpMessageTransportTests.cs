@@ -200,6 +200,52 @@ public sealed class UdpMessageTransportTests
         Assert.Equal(64, DatagramBatch.HeaderBytes);
     }
 
+    public static TheoryData<bool> Segmentation => LinuxSockets.IsSupported ? new() { true, false } : new() { false };
+
+    [Theory]
+    [MemberData(nameof(Segmentation))]
+    public async Task SendMany_DeliversEveryDatagramIntactAndInOrder_InFewCallsWhenSegmented(bool segmented)
+    {
+        await using var transport = Bind(IPAddress.Loopback, batched: true);
+        transport.UseSegmentation = segmented;
+        transport.Start((_, _) => { });
+        using var client = NewClient(IPAddress.Loopback);
+        client.ReceiveBufferSize = 1 << 20; // ~80 KB of datagrams must wait in it (the kernel may cap this at rmem_max)
+        int[] lengths = [.. Enumerable.Repeat(1232, 60), 500, 100, 100, 100, .. Enumerable.Repeat(1232, 10), 7];
+        var buffer = new byte[lengths.Sum()];
+        var offset = 0;
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            Payload(i, lengths[i]).CopyTo(buffer, offset);
+            offset += lengths[i];
+        }
+
+        transport.SendMany((IPEndPoint)client.LocalEndPoint!, buffer, lengths);
+
+        var received = ReceiveAll(client, lengths.Length);
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            Assert.Equal(Payload(i, lengths[i]), received[i]);
+        }
+
+        // Segmented: runs of one length, at most 53 of 1,232 bytes (65,507 bytes) per call, a shorter datagram closing
+        // a run: [53] [7 + 500] [100 100 100] [10 + 7]: four calls for 75 datagrams.
+        Assert.Equal(segmented ? 4 : lengths.Length, transport.SendCalls);
+        Assert.Equal(0, transport.SendErrors);
+    }
+
+    [Fact]
+    public async Task SendMany_RefusesLengthsThatDoNotDescribeTheBuffer_AndSendsNothing()
+    {
+        await using var transport = Bind(IPAddress.Loopback, batched: true);
+        transport.Start((_, _) => { });
+        var remote = new IPEndPoint(IPAddress.Loopback, 9);
+        Assert.Throws<ArgumentException>(() => transport.SendMany(remote, new byte[10], [5, 6]));
+        Assert.Throws<ArgumentException>(() => transport.SendMany(remote, new byte[1233], [1233]));
+        Assert.Throws<ArgumentException>(() => transport.SendMany(remote, new byte[10], [15, -5]));
+        Assert.Equal(0, transport.SendCalls);
+    }
+
     /// <summary>A datagram of <paramref name="length"/> bytes: a 4-byte big-endian index, then its low byte repeated, then the index again.</summary>
     private static byte[] Payload(int index, int length)
     {

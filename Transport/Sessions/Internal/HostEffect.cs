@@ -3,7 +3,7 @@ namespace Overlay.Transport.Sessions.Internal;
 /// <summary>What a <see cref="UdpSessionHost"/> does once its lock is released.</summary>
 internal enum HostEffectKind
 {
-    /// <summary>Complete a link's reader waiter (<see cref="HostEffect.Target"/>, a <c>TaskCompletionSource&lt;bool&gt;</c>).</summary>
+    /// <summary>Wake a link's reader (<see cref="HostEffect.Target"/>: a <c>TaskCompletionSource&lt;bool&gt;</c> to complete, or the <c>Action</c> the link's connection gave it).</summary>
     Wake,
 
     /// <summary>Complete a dial with its link.</summary>

@@ -7,9 +7,15 @@ namespace Overlay.Transport.Sessions.Streams;
 /// <summary>The link side of <see cref="StreamMuxConnection"/>: the receiver and sender tasks around the loop, and the output queue the loop fills.</summary>
 public sealed partial class StreamMuxConnection
 {
-    /// <summary>Builds payloads into the output queue while it has room; returns how many.</summary>
+    /// <summary>Builds payloads and hands them to the link: straight from this loop in batches of
+    /// <see cref="SendBatchSize"/> when the link never waits, else into the output queue while it has room; returns how many.</summary>
     private int Transmit(TimeSpan now)
     {
+        if (_sendsDirectly)
+        {
+            return TransmitDirectly(now);
+        }
+
         var count = 0;
         while (true)
         {
@@ -33,6 +39,108 @@ public sealed partial class StreamMuxConnection
 
             _output.Writer.TryWrite(new MuxOutput(buffer, n, packetNumber));
             count++;
+        }
+    }
+
+    /// <summary>Builds up to <see cref="SendBatchSize"/> payloads into one pooled slab and sends them with one
+    /// <see cref="IPacketLink.SendManyAsync"/>, until the core has nothing more to send now.</summary>
+    private int TransmitDirectly(TimeSpan now)
+    {
+        var size = _mux.MaxPayloadBytes;
+        var slab = ArrayPool<byte>.Shared.Rent(SendBatchSize * size);
+        var payloads = ArrayPool<LinkPayload>.Shared.Rent(SendBatchSize);
+        var total = 0;
+        try
+        {
+            while (true)
+            {
+                var count = 0;
+                while (count < SendBatchSize)
+                {
+                    var slot = slab.AsMemory(count * size, size);
+                    var n = _mux.PollTransmit(slot.Span, now, out var packetNumber);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    payloads[count++] = new LinkPayload(slot[..n], packetNumber);
+                }
+
+                if (count == 0)
+                {
+                    return total;
+                }
+
+                total += count;
+                try
+                {
+                    var sent = _link.SendManyAsync(payloads.AsMemory(0, count), _stop.Token);
+                    if (!sent.IsCompleted)
+                    {
+                        throw new InvalidOperationException("A link that sends without waiting returned a pending send.");
+                    }
+
+                    sent.GetAwaiter().GetResult();
+                }
+                catch (IOException ex)
+                {
+                    PostLinkClosed(ex);
+                    return total;
+                }
+
+                if (count < SendBatchSize)
+                {
+                    return total;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<LinkPayload>.Shared.Return(payloads, clearArray: true);
+            ArrayPool<byte>.Shared.Return(slab);
+        }
+    }
+
+    /// <summary>Payloads the loop takes from a link that notifies (<see cref="IPacketLink.CanNotify"/>) per step before it
+    /// transmits: 256; past that it wakes itself for another step.</summary>
+    private const int PullsPerStep = 256;
+
+    /// <summary>Takes what a notifying link holds, straight into the core.</summary>
+    private void PullFromLink(TimeSpan now)
+    {
+        if (Volatile.Read(ref _linkClosedPosted) != 0)
+        {
+            return;
+        }
+
+        var buffer = _pullBuffer ??= new byte[_link.MaxPayloadBytes];
+        try
+        {
+            for (var i = 0; i < PullsPerStep; i++)
+            {
+                if (!_link.TryReceive(buffer, out var packet))
+                {
+                    return;
+                }
+
+                if (packet.IsEnd)
+                {
+                    PostLinkClosed(null);
+                    return;
+                }
+
+                if (!_mux.TryReceive(buffer.AsSpan(0, packet.Length), packet.PacketNumber, now, out var error))
+                {
+                    StreamsLog.ProtocolError(_logger, error);
+                }
+            }
+
+            Wake(); // more may wait: another step takes them after this one transmits
+        }
+        catch (IOException ex)
+        {
+            PostLinkClosed(ex);
         }
     }
 
@@ -77,18 +185,43 @@ public sealed partial class StreamMuxConnection
         }
     }
 
+    /// <summary>Payloads the sender hands the link per call: at most 64, what one segmented UDP send carries.</summary>
+    private const int SendBatchSize = 64;
+
     private async Task SendLoopAsync()
     {
         var reader = _output.Reader;
+        var taken = new MuxOutput[SendBatchSize];
+        var payloads = new LinkPayload[SendBatchSize];
+        var count = 0;
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                while (true)
                 {
+                    count = 0;
+                    while (count < SendBatchSize && reader.TryRead(out var item))
+                    {
+                        taken[count] = item;
+                        payloads[count] = new LinkPayload(item.Buffer.AsMemory(0, item.Length), item.PacketNumber);
+                        count++;
+                    }
+
+                    if (count == 0)
+                    {
+                        break;
+                    }
+
+                    // The loop may be parked on a full queue: wake it now, so it builds the next payloads while these go out.
+                    if (Interlocked.Exchange(ref _outputBlocked, 0) != 0)
+                    {
+                        Wake();
+                    }
+
                     try
                     {
-                        await _link.SendAsync(item.Buffer.AsMemory(0, item.Length), item.PacketNumber, _stop.Token).ConfigureAwait(false);
+                        await _link.SendManyAsync(payloads.AsMemory(0, count), _stop.Token).ConfigureAwait(false);
                     }
                     catch (IOException ex)
                     {
@@ -96,22 +229,29 @@ public sealed partial class StreamMuxConnection
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(item.Buffer);
-                    }
-
-                    if (Interlocked.Exchange(ref _outputBlocked, 0) != 0)
-                    {
-                        Wake();
+                        Release(taken, payloads, count);
+                        count = 0;
                     }
                 }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
+            Release(taken, payloads, count);
             while (reader.TryRead(out var item))
             {
                 ArrayPool<byte>.Shared.Return(item.Buffer);
             }
+        }
+    }
+
+    private static void Release(MuxOutput[] taken, LinkPayload[] payloads, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            ArrayPool<byte>.Shared.Return(taken[i].Buffer);
+            taken[i] = default;
+            payloads[i] = default;
         }
     }
 

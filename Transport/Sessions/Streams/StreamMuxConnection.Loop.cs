@@ -16,6 +16,7 @@ public sealed partial class StreamMuxConnection
     private readonly List<MuxOperation> _flushWaiters = [];
     private int _outputBlocked;
     private int _linkClosedPosted;
+    private byte[]? _pullBuffer;
 
     private async Task RunLoopAsync()
     {
@@ -59,6 +60,11 @@ public sealed partial class StreamMuxConnection
         while (_input.Reader.TryRead(out var item))
         {
             Handle(item, now);
+        }
+
+        if (_pullsDirectly)
+        {
+            PullFromLink(now);
         }
 
         while (_posted.TryDequeue(out var op))

@@ -25,6 +25,8 @@ public sealed partial class StreamMuxConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly bool _asynchronous;
+    private readonly bool _sendsDirectly;
+    private readonly bool _pullsDirectly;
     private readonly long _start;
     private readonly int _outputCapacity;
     private readonly Channel<MuxInput> _input;
@@ -62,6 +64,8 @@ public sealed partial class StreamMuxConnection : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _asynchronous = link.RequiresAsynchronousContinuations;
+        _sendsDirectly = link.SendsWithoutWaiting;
+        _pullsDirectly = link.CanNotify;
         _start = _time.GetTimestamp();
         _outputCapacity = options.OutputQueueCapacity;
         _input = Channel.CreateBounded<MuxInput>(new BoundedChannelOptions(options.InputQueueCapacity)
@@ -106,8 +110,13 @@ public sealed partial class StreamMuxConnection : IAsyncDisposable
         }
 
         _loop = RunLoopAsync();
-        _receiver = ReceiveLoopAsync();
-        _sender = SendLoopAsync();
+        if (_pullsDirectly)
+        {
+            _link.StartNotifying(Wake);
+        }
+
+        _receiver = _pullsDirectly ? Task.CompletedTask : ReceiveLoopAsync();
+        _sender = _sendsDirectly ? Task.CompletedTask : SendLoopAsync();
     }
 
     /// <summary>Opens a stream, waiting while the peer's stream limit is reached.</summary>

@@ -260,6 +260,33 @@ public sealed class RecoveryTests
         Assert.Null(new Pacer(Datagram).NextSendTime(now, Datagram, window, srtt, hasRtt: false));
     }
 
+    [Fact]
+    public void Pacer_PacesNothing_WhileTheRoundTripIsBelowTheTimerGranularity()
+    {
+        const long window = 100 * Datagram;
+        var now = Ms(5);
+
+        // At 0.5 ms no wake-up could be timed: every datagram of two windows may leave at once (the window limits them).
+        var fast = new Pacer(Datagram);
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Null(fast.NextSendTime(now, Datagram, window, Ms(0.5), hasRtt: true));
+            fast.OnPacketSent(Datagram);
+        }
+
+        // At 1 ms the bucket holds one window; the next datagram waits for tokens.
+        var paced = new Pacer(Datagram);
+        var sent = 0;
+        while (paced.NextSendTime(now, Datagram, window, Ms(1), hasRtt: true) is null && sent < 200)
+        {
+            paced.OnPacketSent(Datagram);
+            sent++;
+        }
+
+        Assert.InRange(sent, 10, 100);
+        Assert.True(paced.NextSendTime(now, Datagram, window, Ms(1), hasRtt: true) > now);
+    }
+
     private static TimeSpan Ms(double ms) => TimeSpan.FromTicks((long)Math.Round(ms * TimeSpan.TicksPerMillisecond));
 
     private static (LossRecovery, RecordingSink) NewRecovery() => (new LossRecovery(Ms(333), MaxAckDelay, Datagram), new RecordingSink());

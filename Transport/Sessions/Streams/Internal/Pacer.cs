@@ -4,7 +4,10 @@ namespace Overlay.Transport.Sessions.Streams.Internal;
 /// Pacing (RFC 9002 §7.7): a token bucket refilled at N · congestion_window / smoothed_rtt with N = 1.25, holding at
 /// most the bytes of a 2 ms burst at that rate, clamped to [10, 256] datagrams and never more than the window, so a
 /// sender does not put a whole window on the wire at once. Before the first RTT sample nothing is paced (the initial
-/// window is the only burst). The bucket shape is quinn's (quinn-proto <c>pacing.rs</c>). Not thread-safe.
+/// window is the only burst). The bucket shape is quinn's (quinn-proto <c>pacing.rs</c>). Nor is anything paced while
+/// the smoothed RTT is below the timer granularity (1 ms, RFC 9002 §6.1.2): there the bucket holds a whole window
+/// anyway, and a wake-up microseconds ahead cannot be timed; with the RTT clamped to 1 ms instead, pacing capped a
+/// loopback stream at 1.25 windows per millisecond (about 20 MB/s at 1 % loss; Bench/RESULTS.md, "Sessions"). Not thread-safe.
 /// </summary>
 internal sealed class Pacer
 {
@@ -38,13 +41,13 @@ internal sealed class Pacer
     /// <returns>Null, or the time the bucket holds enough tokens.</returns>
     public TimeSpan? NextSendTime(TimeSpan now, int bytes, long window, TimeSpan smoothedRtt, bool hasRtt)
     {
-        if (!hasRtt)
+        if (!hasRtt || smoothedRtt < RttEstimator.Granularity)
         {
             _last = now;
             return null;
         }
 
-        var rtt = Math.Max(smoothedRtt.Ticks, RttEstimator.Granularity.Ticks);
+        var rtt = smoothedRtt.Ticks;
         var rate = RateFactor * window / rtt; // bytes per tick
         var capacity = Math.Min(window, Math.Clamp(window * (double)BurstInterval.Ticks / rtt, MinBurstDatagrams * (double)_datagramBytes, MaxBurstDatagrams * (double)_datagramBytes));
         capacity = Math.Max(capacity, bytes);
