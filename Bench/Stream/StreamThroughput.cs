@@ -123,8 +123,9 @@ internal static class StreamThroughput
     {
         var alice = Overlay.Transport.NodeIdentity.Generate();
         var bob = Overlay.Transport.NodeIdentity.Generate();
-        var aliceSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20);
-        var bobSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20);
+        // As the daemon binds its one socket: segmented sends, coalesced receives (UdpMessageTransport.ReceiveOffload).
+        var aliceSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20, receiveOffload: true);
+        var bobSocket = Overlay.Transport.UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), 4 << 20, receiveOffload: true);
         Overlay.Transport.IMessageTransport aliceSide = loss > 0 ? new DroppingTransport(aliceSocket, loss, seed: 7) : aliceSocket;
         var aliceHost = new Overlay.Transport.Sessions.UdpSessionHost(alice, aliceSide);
         var bobHost = new Overlay.Transport.Sessions.UdpSessionHost(bob, bobSocket);

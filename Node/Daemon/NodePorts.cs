@@ -27,7 +27,7 @@ internal static class NodePorts
     /// TCP port taken.</exception>
     /// <exception cref="SocketException">The address cannot be bound for another reason (e.g. it is not local).</exception>
     public static (UdpMessageTransport Transport, TcpListener Listener) Bind(IPAddress address, int port, int receiveBufferBytes, ILogger<UdpMessageTransport> logger) =>
-        Bind(address, port, endPoint => UdpMessageTransport.Bind(endPoint, receiveBufferBytes, logger));
+        Bind(address, port, endPoint => UdpMessageTransport.Bind(endPoint, receiveBufferBytes, logger, receiveOffload: true));
 
     /// <summary>As <see cref="Bind(IPAddress, int, int, ILogger{UdpMessageTransport})"/>, with the UDP bind given: tests
     /// use it to make the OS's pick land on a port whose TCP side is taken.</summary>

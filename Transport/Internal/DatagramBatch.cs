@@ -24,11 +24,24 @@ internal sealed class DatagramBatch
     private readonly IPEndPoint?[] _destinations;
     private readonly nint _headersAddress;
 
+    /// <summary>Bytes of control-message space per slot when receive offload is on: room for a UDP_GRO message (24 bytes) and more.</summary>
+    public const int OffloadControlBytes = 64;
+
+    private const int SolUdp = 17;
+    private const int UdpGro = 104;
+
+    private readonly byte[]? _controls;
+
     /// <summary>Allocates <paramref name="capacity"/> slots of <paramref name="slotBytes"/> bytes each.</summary>
-    public DatagramBatch(int capacity, int slotBytes)
+    /// <param name="capacity">Slots.</param>
+    /// <param name="slotBytes">Payload bytes per slot.</param>
+    /// <param name="controlBytes">Control-message bytes per slot for received ancillary data (UDP_GRO); 0 for none.</param>
+    public DatagramBatch(int capacity, int slotBytes, int controlBytes = 0)
     {
         Capacity = capacity;
         SlotBytes = slotBytes;
+        ControlBytes = controlBytes;
+        _controls = controlBytes > 0 ? GC.AllocateArray<byte>(capacity * controlBytes, pinned: true) : null;
         _headers = GC.AllocateArray<MultiMessageHeader>(capacity, pinned: true);
         _vectors = GC.AllocateArray<IoVector>(capacity, pinned: true);
         _addresses = GC.AllocateArray<byte>(capacity * AddressBytes, pinned: true);
@@ -47,6 +60,9 @@ internal sealed class DatagramBatch
 
     /// <summary>Gets the number of slots.</summary>
     public int Capacity { get; }
+
+    /// <summary>Gets the control-message bytes per slot (0: none).</summary>
+    public int ControlBytes { get; }
 
     /// <summary>Gets the payload bytes of one slot.</summary>
     public int SlotBytes { get; }
@@ -71,6 +87,11 @@ internal sealed class DatagramBatch
             _vectors[i].Length = (nuint)SlotBytes;
             _headers[i].Header.NameLength = AddressBytes;
             _headers[i].Header.Flags = 0;
+            if (_controls is not null)
+            {
+                _headers[i].Header.Control = Marshal.UnsafeAddrOfPinnedArrayElement(_controls, i * ControlBytes);
+                _headers[i].Header.ControlLength = (nuint)ControlBytes;
+            }
         }
 
         return LinuxSockets.ReceiveMessages(socket, _headersAddress, (uint)Capacity, LinuxSockets.WaitForOne, 0);
@@ -108,6 +129,40 @@ internal sealed class DatagramBatch
 
     /// <summary>Gets the length the kernel reported for received slot <paramref name="index"/>, bytes.</summary>
     public int ReceivedLength(int index) => (int)_headers[index].Length;
+
+    /// <summary>
+    /// Gets the segment size the kernel reported for received slot <paramref name="index"/> (a UDP_GRO control message,
+    /// man 7 udp): the slot then holds several datagrams of that many bytes from one source, back to back, the last
+    /// possibly shorter. 0 when the slot holds one datagram.
+    /// </summary>
+    public int SegmentSize(int index)
+    {
+        if (_controls is null)
+        {
+            return 0;
+        }
+
+        var length = (int)Math.Min(_headers[index].Header.ControlLength, (nuint)ControlBytes);
+        var control = _controls.AsSpan(index * ControlBytes, length);
+        while (control.Length >= 16)
+        {
+            // struct cmsghdr (LP64): size_t cmsg_len, int cmsg_level, int cmsg_type, then the data, 8-byte aligned.
+            var messageLength = (int)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(control), (ulong)control.Length);
+            if (messageLength < 16)
+            {
+                return 0;
+            }
+
+            if (BinaryPrimitives.ReadInt32LittleEndian(control[8..]) == SolUdp && BinaryPrimitives.ReadInt32LittleEndian(control[12..]) == UdpGro && messageLength >= 20)
+            {
+                return BinaryPrimitives.ReadInt32LittleEndian(control[16..]);
+            }
+
+            control = control[Math.Min(control.Length, (messageLength + 7) & ~7)..];
+        }
+
+        return 0;
+    }
 
     /// <summary>Gets whether received slot <paramref name="index"/> was cut to fit its slot (MSG_TRUNC).</summary>
     public bool Truncated(int index) => (_headers[index].Header.Flags & LinuxSockets.MessageTruncated) != 0;

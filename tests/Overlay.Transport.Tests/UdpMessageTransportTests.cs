@@ -234,6 +234,55 @@ public sealed class UdpMessageTransportTests
         Assert.Equal(0, transport.SendErrors);
     }
 
+    [Theory]
+    [MemberData(nameof(Segmentation))]
+    public async Task ReceiveOffload_CutsCoalescedDatagramsApart_SoTheHandlerSeesEachAsSent(bool offload)
+    {
+        await using var sender = Bind(IPAddress.Loopback, batched: true);
+        sender.Start((_, _) => { });
+        var receiver = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), ReceiveBufferBytes, receiveOffload: offload);
+        await using var _ = receiver;
+        Assert.Equal(offload, receiver.ReceiveOffload);
+        int[] lengths = [.. Enumerable.Repeat(1232, 60), 500, 100, 100, 100, .. Enumerable.Repeat(1232, 10), 7];
+        var buffer = new byte[lengths.Sum()];
+        var offset = 0;
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            Payload(i, lengths[i]).CopyTo(buffer, offset);
+            offset += lengths[i];
+        }
+
+        // Queued before the receive thread starts, so the kernel holds the four segmented sends whole when offload is on.
+        sender.SendMany(receiver.LocalEndPoint, buffer, lengths);
+        var received = new List<(IPEndPoint Source, byte[] Datagram)>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Start((remote, datagram) =>
+        {
+            lock (received)
+            {
+                received.Add((remote, datagram.ToArray()));
+                if (received.Count == lengths.Length)
+                {
+                    all.TrySetResult();
+                }
+            }
+        });
+
+        await all.Task.WaitAsync(Bound);
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            Assert.Equal(sender.LocalEndPoint, received[i].Source);
+            Assert.Equal(Payload(i, lengths[i]), received[i].Datagram);
+        }
+
+        Assert.Equal(0, receiver.OversizedDropped);
+        if (offload && sender.UseSegmentation)
+        {
+            // Four coalesced messages, taken with one recvmmsg (8 slots); without offload 75 datagrams need several calls.
+            Assert.Equal(1, receiver.ReceiveCalls);
+        }
+    }
+
     [Fact]
     public async Task SendMany_RefusesLengthsThatDoNotDescribeTheBuffer_AndSendsNothing()
     {
