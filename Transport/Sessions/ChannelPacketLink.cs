@@ -1,3 +1,4 @@
+using System.Buffers;
 using Overlay.Transport.Sessions.Streams;
 
 namespace Overlay.Transport.Sessions;
@@ -38,6 +39,31 @@ public sealed class ChannelPacketLink : IPacketLink
     /// <inheritdoc />
     public ValueTask SendAsync(ReadOnlyMemory<byte> payload, long packetNumber, CancellationToken cancellationToken = default) =>
         _channel.WriteRecordAsync(payload, cancellationToken);
+
+    /// <summary>Encrypts the payloads as records and writes them together (<see cref="SecureStreamChannel.WriteRecordsAsync"/>:
+    /// up to seven 16 KiB records per write), waiting for room as TCP does.</summary>
+    /// <param name="payloads">Each at most <see cref="MaxPayloadBytes"/> bytes.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task completing when every record is written.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="ArgumentException">A payload is longer than a record carries.</exception>
+    public async ValueTask SendManyAsync(ReadOnlyMemory<LinkPayload> payloads, CancellationToken cancellationToken = default)
+    {
+        var records = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(payloads.Length);
+        try
+        {
+            for (var i = 0; i < payloads.Length; i++)
+            {
+                records[i] = payloads.Span[i].Payload;
+            }
+
+            await _channel.WriteRecordsAsync(records.AsMemory(0, payloads.Length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(records, clearArray: true);
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask<LinkPacket> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)

@@ -23,8 +23,14 @@ public sealed class SecureStreamChannel : IAsyncDisposable
     private readonly Stream _stream;
     private readonly CipherState _send;
     private readonly CipherState _receive;
-    private readonly byte[] _sendBuffer = new byte[2 + ushort.MaxValue];
-    private readonly byte[] _receiveBuffer = new byte[ushort.MaxValue];
+    /// <summary>Records are encrypted here, back to back, and written with one call: 128 KiB, seven 16 KiB records.</summary>
+    private readonly byte[] _sendBuffer = new byte[128 * 1024];
+
+    /// <summary>Bytes read from the stream and not yet decrypted: 96 KiB, more than the largest frame (2 + 65,535
+    /// bytes), so one read may bring several records and a partial one always fits after the consumed bytes are dropped.</summary>
+    private readonly byte[] _readBuffer = new byte[96 * 1024];
+    private int _readStart;
+    private int _readEnd;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private int _disposed;
 
@@ -162,6 +168,51 @@ public sealed class SecureStreamChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>Encrypts several records, in order, and writes them with as few calls as the send buffer (128 KiB) allows.</summary>
+    /// <param name="payloads">Each at most <see cref="MaxRecordPayloadBytes"/> bytes.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task completing when every record is written.</returns>
+    /// <exception cref="ArgumentException">A payload is too long (nothing is written).</exception>
+    /// <exception cref="IOException">The stream failed.</exception>
+    public async ValueTask WriteRecordsAsync(ReadOnlyMemory<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken = default)
+    {
+        foreach (var payload in payloads.Span)
+        {
+            if (payload.Length > MaxRecordPayloadBytes)
+            {
+                throw new ArgumentException($"a record carries at most {MaxRecordPayloadBytes} bytes", nameof(payloads));
+            }
+        }
+
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var filled = 0;
+            for (var i = 0; i < payloads.Length; i++)
+            {
+                var payload = payloads.Span[i];
+                if (filled + 2 + payload.Length + CipherState.TagLength > _sendBuffer.Length)
+                {
+                    await _stream.WriteAsync(_sendBuffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
+                    filled = 0;
+                }
+
+                var length = _send.EncryptWithAd(default, payload.Span, _sendBuffer.AsSpan(filled + 2));
+                BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer.AsSpan(filled), (ushort)length);
+                filled += 2 + length;
+            }
+
+            if (filled > 0)
+            {
+                await _stream.WriteAsync(_sendBuffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>Reads and decrypts the next record into <paramref name="destination"/>.</summary>
     /// <param name="destination">At least <see cref="MaxRecordPayloadBytes"/> bytes, or the largest record the peer sends.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
@@ -171,13 +222,47 @@ public sealed class SecureStreamChannel : IAsyncDisposable
     /// <exception cref="IOException">The stream failed.</exception>
     public async ValueTask<int> ReadRecordAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
-        var length = await ReadFrameAsync(_stream, _receiveBuffer, cancellationToken).ConfigureAwait(false);
-        if (!_receive.TryDecryptWithAd(default, _receiveBuffer.AsSpan(0, length), destination.Span, out var written))
+        await FillAsync(2, cancellationToken).ConfigureAwait(false);
+        var length = BinaryPrimitives.ReadUInt16BigEndian(_readBuffer.AsSpan(_readStart));
+        await FillAsync(2 + length, cancellationToken).ConfigureAwait(false);
+        var record = _readBuffer.AsSpan(_readStart + 2, length);
+        _readStart += 2 + length;
+        if (!_receive.TryDecryptWithAd(default, record, destination.Span, out var written))
         {
             throw new InvalidDataException($"a record of {length} bytes did not authenticate (tampered, or out of order)");
         }
 
         return written;
+    }
+
+    /// <summary>Reads from the stream until <paramref name="count"/> unconsumed bytes are buffered, taking whatever
+    /// more the stream has ready (one read often brings several records).</summary>
+    /// <exception cref="EndOfStreamException">The stream ended first.</exception>
+    private async ValueTask FillAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_readEnd - _readStart >= count)
+        {
+            return;
+        }
+
+        if (_readStart + count > _readBuffer.Length)
+        {
+            // Drop what was consumed so the whole frame fits (the buffer is larger than the largest frame).
+            _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
+            _readEnd -= _readStart;
+            _readStart = 0;
+        }
+
+        while (_readEnd - _readStart < count)
+        {
+            var n = await _stream.ReadAsync(_readBuffer.AsMemory(_readEnd), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"the stream ended {(_readEnd - _readStart == 0 ? "between records" : "inside a record")}");
+            }
+
+            _readEnd += n;
+        }
     }
 
     /// <summary>Erases the keys and disposes the stream.</summary>

@@ -38,6 +38,36 @@ public sealed class SecureStreamChannelTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    public async Task RecordsWrittenTogether_ArriveIntactAndInOrder_HoweverTheStreamCutsThem(int maxRead)
+    {
+        using var timeout = new CancellationTokenSource(Bound);
+        var (a, b) = InMemoryStreamPair.Create();
+        // maxRead 7: every read returns at most 7 bytes, so frames straddle reads and the read buffer compacts.
+        var (alice, bob) = await EstablishAsync(a, maxRead == 0 ? b : new TricklingStream(b, maxRead), null, timeout.Token);
+        await using (alice)
+        await using (bob)
+        {
+            var random = new Random(5);
+            int[] sizes = [1, 100, 16_384, SecureStreamChannel.MaxRecordPayloadBytes, 0, 16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 3, SecureStreamChannel.MaxRecordPayloadBytes, 5];
+            var records = sizes.Select(n => { var r = new byte[n]; random.NextBytes(r); return (ReadOnlyMemory<byte>)r; }).ToArray();
+            var oversized = new ReadOnlyMemory<byte>[] { new byte[10], new byte[SecureStreamChannel.MaxRecordPayloadBytes + 1] };
+            await Assert.ThrowsAsync<ArgumentException>(async () => await alice.WriteRecordsAsync(oversized, timeout.Token));
+
+            var write = alice.WriteRecordsAsync(records, timeout.Token).AsTask();
+            var buffer = new byte[SecureStreamChannel.MaxRecordPayloadBytes];
+            foreach (var expected in records)
+            {
+                var n = await bob.ReadRecordAsync(buffer, timeout.Token);
+                Assert.Equal(expected.ToArray(), buffer[..n]);
+            }
+
+            await write;
+        }
+    }
+
     [Fact]
     public async Task DiallingTheWrongId_FailsWithTheReason()
     {
@@ -126,6 +156,46 @@ public sealed class SecureStreamChannelTests
         var bytes = new byte[32];
         new Random(seed).NextBytes(bytes);
         return NodeIdentity.FromSeed(bytes);
+    }
+
+    /// <summary>Passes everything through but returns at most <c>maxRead</c> bytes per read.</summary>
+    private sealed class TricklingStream(Stream inner, int maxRead) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, maxRead));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer[..Math.Min(buffer.Length, maxRead)], cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>Passes writes through, XOR-ing byte <c>index</c> of the <c>flipInWrite</c>-th write (1-based) with <c>mask</c>.</summary>
