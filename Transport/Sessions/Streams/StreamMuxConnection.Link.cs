@@ -4,7 +4,9 @@ using Overlay.Transport.Sessions.Streams.Internal;
 
 namespace Overlay.Transport.Sessions.Streams;
 
-/// <summary>The link side of <see cref="StreamMuxConnection"/>: the receiver and sender tasks around the loop, and the output queue the loop fills.</summary>
+/// <summary>The link side of <see cref="StreamMuxConnection"/>: how payloads move between link and loop. A UDP session's
+/// link is drained and fed by the loop itself; a link that may wait (TCP) gets a receiver task and a sender task, with
+/// the output queue the loop fills between.</summary>
 public sealed partial class StreamMuxConnection
 {
     /// <summary>Builds payloads and hands them to the link: straight from this loop in batches of
@@ -185,7 +187,7 @@ public sealed partial class StreamMuxConnection
         }
     }
 
-    /// <summary>Payloads the sender hands the link per call: at most 64, what one segmented UDP send carries.</summary>
+    /// <summary>Payloads handed to the link per call: 64, a little more than one segmented UDP send carries (53 datagrams of 1,232 bytes).</summary>
     private const int SendBatchSize = 64;
 
     private async Task SendLoopAsync()
