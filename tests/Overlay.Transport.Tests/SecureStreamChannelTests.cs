@@ -159,8 +159,18 @@ public sealed class SecureStreamChannelTests
     }
 
     /// <summary>Passes everything through but returns at most <c>maxRead</c> bytes per read.</summary>
-    private sealed class TricklingStream(Stream inner, int maxRead) : Stream
+    private sealed class TricklingStream(Stream inner, int maxRead) : PassThroughStream(inner)
     {
+        public override int Read(byte[] buffer, int offset, int count) => Inner.Read(buffer, offset, Math.Min(count, maxRead));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => Inner.ReadAsync(buffer[..Math.Min(buffer.Length, maxRead)], cancellationToken);
+    }
+
+    /// <summary>A stream that forwards reads and writes to <see cref="Inner"/> and owns it; subclasses change one side.</summary>
+    private abstract class PassThroughStream(Stream inner) : Stream
+    {
+        protected Stream Inner { get; } = inner;
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -171,17 +181,17 @@ public sealed class SecureStreamChannelTests
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override void Flush() => inner.Flush();
+        public override void Flush() => Inner.Flush();
 
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override Task FlushAsync(CancellationToken cancellationToken) => Inner.FlushAsync(cancellationToken);
 
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, maxRead));
+        public override int Read(byte[] buffer, int offset, int count) => Inner.Read(buffer, offset, count);
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer[..Math.Min(buffer.Length, maxRead)], cancellationToken);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => Inner.ReadAsync(buffer, cancellationToken);
 
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => Inner.WriteAsync(buffer, cancellationToken);
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -191,7 +201,7 @@ public sealed class SecureStreamChannelTests
         {
             if (disposing)
             {
-                inner.Dispose();
+                Inner.Dispose();
             }
 
             base.Dispose(disposing);
@@ -199,29 +209,9 @@ public sealed class SecureStreamChannelTests
     }
 
     /// <summary>Passes writes through, XOR-ing byte <c>index</c> of the <c>flipInWrite</c>-th write (1-based) with <c>mask</c>.</summary>
-    private sealed class TamperingStream(Stream inner, int flipInWrite, int index = 5, byte mask = 0x01) : Stream
+    private sealed class TamperingStream(Stream inner, int flipInWrite, int index = 5, byte mask = 0x01) : PassThroughStream(inner)
     {
         private int _writes;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -231,21 +221,7 @@ public sealed class SecureStreamChannelTests
                 copy[index] ^= mask;
             }
 
-            await inner.WriteAsync(copy, cancellationToken);
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
+            await Inner.WriteAsync(copy, cancellationToken);
         }
     }
 }

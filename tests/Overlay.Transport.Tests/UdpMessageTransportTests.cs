@@ -211,14 +211,7 @@ public sealed class UdpMessageTransportTests
         transport.Start((_, _) => { });
         using var client = NewClient(IPAddress.Loopback);
         client.ReceiveBufferSize = 1 << 20; // ~80 KB of datagrams must wait in it (the kernel may cap this at rmem_max)
-        int[] lengths = [.. Enumerable.Repeat(1232, 60), 500, 100, 100, 100, .. Enumerable.Repeat(1232, 10), 7];
-        var buffer = new byte[lengths.Sum()];
-        var offset = 0;
-        for (var i = 0; i < lengths.Length; i++)
-        {
-            Payload(i, lengths[i]).CopyTo(buffer, offset);
-            offset += lengths[i];
-        }
+        var (buffer, lengths) = MixedRun();
 
         transport.SendMany((IPEndPoint)client.LocalEndPoint!, buffer, lengths);
 
@@ -243,14 +236,7 @@ public sealed class UdpMessageTransportTests
         var receiver = UdpMessageTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0), ReceiveBufferBytes, receiveOffload: offload);
         await using var _ = receiver;
         Assert.Equal(offload, receiver.ReceiveOffload);
-        int[] lengths = [.. Enumerable.Repeat(1232, 60), 500, 100, 100, 100, .. Enumerable.Repeat(1232, 10), 7];
-        var buffer = new byte[lengths.Sum()];
-        var offset = 0;
-        for (var i = 0; i < lengths.Length; i++)
-        {
-            Payload(i, lengths[i]).CopyTo(buffer, offset);
-            offset += lengths[i];
-        }
+        var (buffer, lengths) = MixedRun();
 
         // Queued before the receive thread starts, so the kernel holds the four segmented sends whole when offload is on.
         sender.SendMany(receiver.LocalEndPoint, buffer, lengths);
@@ -293,6 +279,22 @@ public sealed class UdpMessageTransportTests
         Assert.Throws<ArgumentException>(() => transport.SendMany(remote, new byte[1233], [1233]));
         Assert.Throws<ArgumentException>(() => transport.SendMany(remote, new byte[10], [15, -5]));
         Assert.Equal(0, transport.SendCalls);
+    }
+
+    /// <summary>75 datagrams (<see cref="Payload"/> 0..74) back to back: 60 of 1,232 bytes, one of 500, three of 100, ten
+    /// of 1,232 and one of 7, so runs of equal lengths, a shorter one closing a run, and a run longer than one segmented send.</summary>
+    private static (byte[] Buffer, int[] Lengths) MixedRun()
+    {
+        int[] lengths = [.. Enumerable.Repeat(1232, 60), 500, 100, 100, 100, .. Enumerable.Repeat(1232, 10), 7];
+        var buffer = new byte[lengths.Sum()];
+        var offset = 0;
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            Payload(i, lengths[i]).CopyTo(buffer, offset);
+            offset += lengths[i];
+        }
+
+        return (buffer, lengths);
     }
 
     /// <summary>A datagram of <paramref name="length"/> bytes: a 4-byte big-endian index, then its low byte repeated, then the index again.</summary>
