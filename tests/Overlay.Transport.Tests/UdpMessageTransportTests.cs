@@ -202,14 +202,18 @@ public sealed class UdpMessageTransportTests
 
     public static TheoryData<bool> Segmentation => LinuxSockets.IsSupported ? new() { true, false } : new() { false };
 
+    public static TheoryData<bool, bool> SegmentationAndFamily =>
+        LinuxSockets.IsSupported ? new() { { true, false }, { false, false }, { true, true } } : new() { { false, false }, { false, true } };
+
     [Theory]
-    [MemberData(nameof(Segmentation))]
-    public async Task SendMany_DeliversEveryDatagramIntactAndInOrder_InFewCallsWhenSegmented(bool segmented)
+    [MemberData(nameof(SegmentationAndFamily))]
+    public async Task SendMany_DeliversEveryDatagramIntactAndInOrder_InFewCallsWhenSegmented(bool segmented, bool ipv6)
     {
-        await using var transport = Bind(IPAddress.Loopback, batched: true);
+        var address = ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
+        await using var transport = Bind(address, batched: true);
         transport.UseSegmentation = segmented;
         transport.Start((_, _) => { });
-        using var client = NewClient(IPAddress.Loopback);
+        using var client = NewClient(address);
         client.ReceiveBufferSize = 1 << 20; // ~80 KB of datagrams must wait in it (the kernel may cap this at rmem_max)
         var (buffer, lengths) = MixedRun();
 
