@@ -319,12 +319,12 @@ public sealed class UdpMessageTransport : IMessageTransport
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Sets UDP_GRO (SOL_UDP 17, option 104) on <paramref name="socket"/>; false where the kernel refuses it.</summary>
+    /// <summary>Sets UDP_GRO on <paramref name="socket"/>; false where the kernel refuses it.</summary>
     private static bool TryEnableReceiveOffload(Socket socket)
     {
         try
         {
-            socket.SetRawSocketOption(17, 104, BitConverter.GetBytes(1));
+            socket.SetRawSocketOption(LinuxSockets.SolUdp, LinuxSockets.UdpGro, BitConverter.GetBytes(1));
             return true;
         }
         catch (SocketException)
@@ -342,7 +342,7 @@ public sealed class UdpMessageTransport : IMessageTransport
                 if (ReceiveOffload)
                 {
                     // One datagram per call cannot learn where coalesced datagrams split: take them apart again.
-                    _socket.SetRawSocketOption(17, 104, BitConverter.GetBytes(0));
+                    _socket.SetRawSocketOption(LinuxSockets.SolUdp, LinuxSockets.UdpGro, BitConverter.GetBytes(0));
                 }
 
                 ReceiveOneByOne();

@@ -30,16 +30,13 @@ internal sealed class DroppingTransport(IMessageTransport inner, double lossRate
         bool drop;
         lock (_random)
         {
-            drop = _random.NextDouble() < lossRate;
+            drop = DropsNextLocked();
         }
 
-        if (drop)
+        if (!drop)
         {
-            Interlocked.Increment(ref _dropped);
-            return;
+            inner.Send(remote, datagram);
         }
-
-        inner.Send(remote, datagram);
     }
 
     /// <summary>Drops each datagram as <see cref="Send"/> does and passes the survivors on together, so the socket still
@@ -53,11 +50,7 @@ internal sealed class DroppingTransport(IMessageTransport inner, double lossRate
         {
             foreach (var length in lengths)
             {
-                if (_random.NextDouble() < lossRate)
-                {
-                    Interlocked.Increment(ref _dropped);
-                }
-                else
+                if (!DropsNextLocked())
                 {
                     datagrams.Slice(offset, length).CopyTo(kept.AsSpan(bytes));
                     bytes += length;
@@ -72,4 +65,16 @@ internal sealed class DroppingTransport(IMessageTransport inner, double lossRate
     }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    /// <summary>Draws whether the next datagram is dropped, and counts it (under the lock on <see cref="_random"/>).</summary>
+    private bool DropsNextLocked()
+    {
+        if (_random.NextDouble() >= lossRate)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _dropped);
+        return true;
+    }
 }

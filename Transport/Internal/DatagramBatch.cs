@@ -27,9 +27,6 @@ internal sealed class DatagramBatch
     /// <summary>Bytes of control-message space per slot when receive offload is on: room for a UDP_GRO message (24 bytes) and more.</summary>
     public const int OffloadControlBytes = 64;
 
-    private const int SolUdp = 17;
-    private const int UdpGro = 104;
-
     private readonly byte[]? _controls;
 
     /// <summary>Allocates <paramref name="capacity"/> slots of <paramref name="slotBytes"/> bytes each.</summary>
@@ -153,7 +150,7 @@ internal sealed class DatagramBatch
                 return 0;
             }
 
-            if (BinaryPrimitives.ReadInt32LittleEndian(control[8..]) == SolUdp && BinaryPrimitives.ReadInt32LittleEndian(control[12..]) == UdpGro && messageLength >= 20)
+            if (BinaryPrimitives.ReadInt32LittleEndian(control[8..]) == LinuxSockets.SolUdp && BinaryPrimitives.ReadInt32LittleEndian(control[12..]) == LinuxSockets.UdpGro && messageLength >= 20)
             {
                 return BinaryPrimitives.ReadInt32LittleEndian(control[16..]);
             }
@@ -299,6 +296,15 @@ internal sealed class DatagramBatch
 /// </summary>
 internal static class LinuxSockets
 {
+    /// <summary>SOL_UDP: the level of UDP's socket options and control messages.</summary>
+    public const int SolUdp = 17;
+
+    /// <summary>UDP_SEGMENT (man 7 udp): segment size of a send, as a socket option or a control message.</summary>
+    public const int UdpSegment = 103;
+
+    /// <summary>UDP_GRO (man 7 udp): deliver coalesced datagrams, with their segment size in a control message.</summary>
+    public const int UdpGro = 104;
+
     /// <summary>MSG_TRUNC: the datagram was longer than its buffer.</summary>
     public const int MessageTruncated = 0x20;
 

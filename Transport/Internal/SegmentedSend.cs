@@ -19,8 +19,6 @@ internal static unsafe class SegmentedSend
     /// 53 datagrams of 1,232 bytes.</summary>
     public const int MaxBytes = 65_507;
 
-    private const int SolUdp = 17;
-    private const int UdpSegment = 103;
     private const int ControlHeaderBytes = 16; // struct cmsghdr on LP64: size_t len, int level, int type
     private const int ControlSpaceBytes = 24; // CMSG_SPACE(sizeof(uint16_t))
 
@@ -43,8 +41,8 @@ internal static unsafe class SegmentedSend
         Span<byte> control = stackalloc byte[ControlSpaceBytes];
         control.Clear();
         MemoryMarshal.Write(control, (nuint)(ControlHeaderBytes + sizeof(ushort)));
-        MemoryMarshal.Write(control[8..], SolUdp);
-        MemoryMarshal.Write(control[12..], UdpSegment);
+        MemoryMarshal.Write(control[8..], LinuxSockets.SolUdp);
+        MemoryMarshal.Write(control[12..], LinuxSockets.UdpSegment);
         MemoryMarshal.Write(control[16..], (ushort)segmentBytes);
         fixed (byte* payload = datagrams)
         fixed (byte* name = address)

@@ -158,9 +158,8 @@ public sealed class SecureStreamChannel : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var length = _send.EncryptWithAd(default, payload.Span, _sendBuffer.AsSpan(2));
-            BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer, (ushort)length);
-            await _stream.WriteAsync(_sendBuffer.AsMemory(0, 2 + length), cancellationToken).ConfigureAwait(false);
+            var length = SealRecord(payload.Span, 0);
+            await _stream.WriteAsync(_sendBuffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -197,9 +196,7 @@ public sealed class SecureStreamChannel : IAsyncDisposable
                     filled = 0;
                 }
 
-                var length = _send.EncryptWithAd(default, payload.Span, _sendBuffer.AsSpan(filled + 2));
-                BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer.AsSpan(filled), (ushort)length);
-                filled += 2 + length;
+                filled += SealRecord(payload.Span, filled);
             }
 
             if (filled > 0)
@@ -211,6 +208,15 @@ public sealed class SecureStreamChannel : IAsyncDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>Encrypts <paramref name="payload"/> as one framed record (2-byte big-endian length, ciphertext and tag)
+    /// at <paramref name="at"/> in the send buffer (under the write lock); returns the frame's bytes.</summary>
+    private int SealRecord(ReadOnlySpan<byte> payload, int at)
+    {
+        var length = _send.EncryptWithAd(default, payload, _sendBuffer.AsSpan(at + 2));
+        BinaryPrimitives.WriteUInt16BigEndian(_sendBuffer.AsSpan(at), (ushort)length);
+        return 2 + length;
     }
 
     /// <summary>Reads and decrypts the next record into <paramref name="destination"/>.</summary>

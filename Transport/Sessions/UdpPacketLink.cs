@@ -95,7 +95,8 @@ public sealed class UdpPacketLink : IPacketLink
     public ValueTask SendAsync(ReadOnlyMemory<byte> payload, long packetNumber, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(packetNumber);
-        Host.Send(this, payload.Span, packetNumber);
+        var item = new LinkPayload(payload, packetNumber);
+        Host.SendMany(this, new ReadOnlySpan<LinkPayload>(in item));
         return ValueTask.CompletedTask;
     }
 
@@ -130,16 +131,9 @@ public sealed class UdpPacketLink : IPacketLink
             Task wait;
             lock (_gate)
             {
-                if (_arrived.TryDequeue(out var item))
+                if (TryTakeLocked(buffer, out var packet))
                 {
-                    item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
-                    Recycle(item.Buffer);
-                    return new LinkPacket(item.Length, item.PacketNumber);
-                }
-
-                if (_endReason is { } reason)
-                {
-                    return reason == SessionCloseReason.Closed ? LinkPacket.End : throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId);
+                    return packet;
                 }
 
                 _waiter ??= new TaskCompletionSource<bool>(RequiresAsynchronousContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
@@ -180,23 +174,30 @@ public sealed class UdpPacketLink : IPacketLink
     {
         lock (_gate)
         {
-            if (_arrived.TryDequeue(out var item))
-            {
-                item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
-                Recycle(item.Buffer);
-                packet = new LinkPacket(item.Length, item.PacketNumber);
-                return true;
-            }
-
-            if (_endReason is { } reason)
-            {
-                packet = reason == SessionCloseReason.Closed ? LinkPacket.End : throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId);
-                return true;
-            }
-
-            packet = default;
-            return false;
+            return TryTakeLocked(buffer, out packet);
         }
+    }
+
+    /// <summary>Takes the next queued payload, or the end once the queue is drained (under <see cref="_gate"/>).</summary>
+    /// <exception cref="UdpSessionException">The session ended otherwise than by a local close.</exception>
+    private bool TryTakeLocked(Memory<byte> buffer, out LinkPacket packet)
+    {
+        if (_arrived.TryDequeue(out var item))
+        {
+            item.Buffer.AsSpan(0, item.Length).CopyTo(buffer.Span);
+            Recycle(item.Buffer);
+            packet = new LinkPacket(item.Length, item.PacketNumber);
+            return true;
+        }
+
+        if (_endReason is { } reason)
+        {
+            packet = reason == SessionCloseReason.Closed ? LinkPacket.End : throw new UdpSessionException(reason, Session.RemoteEndPoint, Session.RemoteId);
+            return true;
+        }
+
+        packet = default;
+        return false;
     }
 
     /// <summary>Closes the session on this side (the peer finds it lost after its dead interval, or its stream

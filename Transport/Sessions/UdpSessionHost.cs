@@ -248,25 +248,6 @@ public sealed partial class UdpSessionHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends one payload of <paramref name="link"/> under the multiplexer's packet number.</summary>
-    /// <exception cref="UdpSessionException">The session has ended.</exception>
-    internal void Send(UdpPacketLink link, ReadOnlySpan<byte> payload, long packetNumber)
-    {
-        bool sent;
-        HostBatch? batch;
-        lock (_gate)
-        {
-            sent = !_disposed && _endpoint.Send(link.Session, payload, (ulong)packetNumber, Now());
-            batch = TakeBatchLocked();
-        }
-
-        Flush(batch);
-        if (!sent)
-        {
-            link.OnSendRefused();
-        }
-    }
-
     /// <summary>Sends several payloads of <paramref name="link"/> under one lock; their datagrams leave together.</summary>
     /// <exception cref="UdpSessionException">The session has ended.</exception>
     internal void SendMany(UdpPacketLink link, ReadOnlySpan<LinkPayload> payloads)
